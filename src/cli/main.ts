@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { applyOverrides, ConfigError, defaultConfig, loadConfigFile } from '../config/config.js';
+import { ListenerError } from '../listener/unix-socket.js';
+import { AddressError, parseUnixListen } from '../upstream/address.js';
+import { serve } from './serve.js';
+
+const USAGE = `dockgate — admission proxy for the Docker Engine API
+
+Usage:
+  dockgate serve [--listen unix:///path/dockgate.sock] [--upstream unix:///var/run/docker.sock]
+                 [--policy BUNDLE] [--config FILE] [--socket-mode 0660] [--log-level info]
+  dockgate --help | --version
+
+serve options (flags override the config file):
+  --listen URL        where clients connect (default: unix:///run/dockgate/dockgate.sock as root,
+                      else $XDG_RUNTIME_DIR/dockgate/dockgate.sock); replaces the config's listeners
+  --upstream URL      the Docker daemon (default: $DOCKER_HOST if set, else unix:///var/run/docker.sock)
+  --policy BUNDLE     a policy bundle (.tar.gz from 'opa build -t wasm', or .wasm)
+  --config FILE       YAML configuration file
+  --socket-mode MODE  permissions of the listening socket (default 0660)
+  --log-level LEVEL   fatal, error, warn, info, debug, trace or silent (default info)
+`;
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+      listen: { type: 'string' },
+      upstream: { type: 'string' },
+      policy: { type: 'string' },
+      config: { type: 'string', short: 'c' },
+      'socket-mode': { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+  });
+  if (values.version) {
+    process.stdout.write(`dockgate ${packageVersion()}\n`);
+    return 0;
+  }
+  const command = positionals[0];
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(USAGE);
+    return values.help || command === 'help' ? 0 : 2;
+  }
+  if (command !== 'serve') {
+    process.stderr.write(`dockgate: unknown command "${command}"\n\n${USAGE}`);
+    return 2;
+  }
+  const base = values.config ? loadConfigFile(values.config) : defaultConfig();
+  const config = applyOverrides(
+    base,
+    {
+      ...(values.listen !== undefined ? { listen: values.listen } : {}),
+      ...(values.upstream !== undefined ? { upstream: values.upstream } : {}),
+      ...(values.policy !== undefined ? { policy: values.policy } : {}),
+      ...(values['socket-mode'] !== undefined ? { socketMode: values['socket-mode'] } : {}),
+      ...(values['log-level'] !== undefined ? { logLevel: values['log-level'] } : {}),
+    },
+    parseUnixListen,
+  );
+  return serve(config);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const known = err instanceof ConfigError || err instanceof ListenerError || err instanceof AddressError;
+    const e = err as Error & { code?: string };
+    if (known || e.code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`dockgate: ${e.message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`dockgate: ${e.stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

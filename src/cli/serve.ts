@@ -1,0 +1,81 @@
+import { execFileSync } from 'node:child_process';
+import type { DockgateConfig, ListenerConfig } from '../config/config.js';
+import { ListenerError, listenUnix, type BoundUnixSocket } from '../listener/unix-socket.js';
+import { createLogger } from '../log/logger.js';
+import { PassthroughGate } from '../proxy/passthrough-gate.js';
+import { createProxyServer, type ProxyServer } from '../proxy/server.js';
+import { parseUpstream } from '../upstream/address.js';
+import { Upstream } from '../upstream/client.js';
+
+// Numeric ids pass through; names are looked up the way the system does (getent).
+function resolveId(value: string | number | undefined, db: 'passwd' | 'group'): number | undefined {
+  if (value === undefined || typeof value === 'number') return value;
+  if (/^\d+$/.test(value)) return Number(value);
+  try {
+    const line = execFileSync('getent', [db, value], { encoding: 'utf8' });
+    return Number(line.split(':')[2]);
+  } catch {
+    throw new ListenerError(`unknown ${db === 'passwd' ? 'user' : 'group'} "${value}"`);
+  }
+}
+
+async function startListener(l: ListenerConfig, proxy: ProxyServer): Promise<BoundUnixSocket> {
+  const uid = resolveId(l.unix.owner, 'passwd');
+  const gid = resolveId(l.unix.group, 'group');
+  return listenUnix(proxy.server, {
+    path: l.unix.path,
+    mode: l.unix.mode,
+    ...(uid !== undefined ? { uid } : {}),
+    ...(gid !== undefined ? { gid } : {}),
+  });
+}
+
+/** Runs the proxy until SIGINT/SIGTERM. Resolves with the process exit code. */
+export async function serve(config: DockgateConfig): Promise<number> {
+  const log = createLogger(config.logLevel);
+  const upstreamAddress = parseUpstream(config.upstream);
+  for (const l of config.listeners) {
+    if (upstreamAddress.kind === 'unix' && upstreamAddress.socketPath === l.unix.path) {
+      throw new ListenerError(`listener ${l.name} would listen on the upstream socket ${l.unix.path} itself`);
+    }
+  }
+  const upstream = new Upstream(upstreamAddress);
+  const gate = new PassthroughGate();
+
+  // One http.Server per listener: a listener's identity is a property of the socket it came in on.
+  const started: { proxy: ProxyServer; bound: BoundUnixSocket }[] = [];
+  try {
+    for (const l of config.listeners) {
+      const proxy = createProxyServer({ upstream, gate, log: log.child({ listener: l.name }) });
+      started.push({ proxy, bound: await startListener(l, proxy) });
+      log.info({ listener: l.name, socket: l.unix.path, upstream: config.upstream }, `dockgate listening; use DOCKER_HOST=unix://${l.unix.path}`);
+    }
+  } catch (err) {
+    for (const s of started) {
+      s.proxy.server.close();
+      await s.bound.remove();
+    }
+    throw err;
+  }
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      void Promise.all(
+        started.map(async (s) => {
+          await s.bound.remove();
+          await s.proxy.shutdown(config.shutdownGraceSeconds * 1000);
+        }),
+      ).then(() => {
+        log.info('stopped');
+        log.flush();
+        resolve(0);
+      });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}

@@ -1,0 +1,129 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
+import type { Logger } from '../log/logger.js';
+import type { Upstream } from '../upstream/client.js';
+import { sendDockerError } from './docker-error.js';
+import { endToEndHeaders } from './headers.js';
+
+const CONTENT_LENGTH = new Set(['content-length']);
+const NO_BODY_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+
+/** Rewrites a small buffered JSON response (e.g. to append create Warnings). */
+export type ResponseRewrite = (status: number, body: unknown) => unknown;
+
+export interface ForwardOptions {
+  upstream: Upstream;
+  log: Logger;
+  /** Origin-form target sent upstream (path and query as classified). */
+  target: string;
+  /** A replacement body (the canonical object as judged); null streams the client's body. */
+  body: Buffer | null;
+  /** Applied to a JSON response of at most REWRITE_LIMIT bytes; others stream untouched. */
+  rewrite?: ResponseRewrite;
+}
+
+const REWRITE_LIMIT = 1024 * 1024;
+
+function requestHasBody(req: IncomingMessage): boolean {
+  const cl = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
+}
+
+/** Forwards one ordinary (non-hijacked) request and streams the answer back. */
+export function forward(req: IncomingMessage, res: ServerResponse, opts: ForwardOptions): void {
+  const { upstream, log } = opts;
+  const method = req.method ?? 'GET';
+  let headers: string[];
+  if (opts.body) {
+    headers = endToEndHeaders(req.rawHeaders, { drop: CONTENT_LENGTH });
+    headers.push('Content-Length', String(opts.body.length));
+  } else {
+    headers = endToEndHeaders(req.rawHeaders);
+    // An empty POST must stay "no body" for dockerd (a chunked empty body is not the same:
+    // `start` refuses it), so spell the length out.
+    if (!requestHasBody(req) && !NO_BODY_METHODS.has(method) && req.headers['content-length'] === undefined) {
+      headers.push('Content-Length', '0');
+    }
+  }
+
+  const upReq = upstream.request(method, opts.target, headers);
+  let responded = false;
+
+  upReq.on('error', (err) => {
+    if (responded) {
+      res.destroy();
+      return;
+    }
+    log.warn({ err: err.message, target: opts.target }, 'upstream request failed');
+    sendDockerError(res, 502, `dockgate: cannot reach the Docker daemon at ${upstream.address.url}: ${err.message}`);
+    req.resume();
+  });
+
+  upReq.on('response', (upRes) => {
+    responded = true;
+    relayResponse(upRes, res, opts.rewrite);
+  });
+
+  // A client that goes away aborts the upstream request (and so the daemon's work on it).
+  res.on('close', () => {
+    if (!res.writableFinished) upReq.destroy();
+  });
+
+  if (opts.body) {
+    upReq.end(opts.body);
+    req.resume(); // the original bytes were already consumed by the canonicalizer
+  } else if (requestHasBody(req)) {
+    pipeline(req, upReq, (err) => {
+      if (err) upReq.destroy();
+    });
+  } else {
+    upReq.end();
+  }
+}
+
+function relayResponse(upRes: IncomingMessage, res: ServerResponse, rewrite: ResponseRewrite | undefined): void {
+  const status = upRes.statusCode ?? 502;
+  const cl = upRes.headers['content-length'];
+  const isJson = (upRes.headers['content-type'] ?? '').startsWith('application/json');
+  if (rewrite && isJson && cl !== undefined && Number(cl) <= REWRITE_LIMIT) {
+    bufferAndRewrite(upRes, res, rewrite);
+    return;
+  }
+
+  res.sendDate = false; // the daemon's own Date header is relayed
+  const headers = endToEndHeaders(upRes.rawHeaders);
+  if (cl === undefined && upRes.headers['transfer-encoding'] === undefined) {
+    // The daemon delimits this body by closing the connection (raw streams of the legacy hijack):
+    // do the same rather than re-framing it as chunked, which a raw reader would not expect.
+    res.useChunkedEncodingByDefault = false;
+    res.shouldKeepAlive = false;
+  }
+  res.writeHead(status, upRes.statusMessage, headers);
+  // Streams (wait, logs -f, events) must see their headers now: `docker run` waits for /wait's
+  // headers before it starts the container.
+  if (cl === undefined) res.flushHeaders();
+  pipeline(upRes, res, () => {
+    // Either side failed: pipeline already destroyed both, so the client sees a cut stream
+    // (as it would from the daemon) and the upstream socket is not reused.
+  });
+}
+
+function bufferAndRewrite(upRes: IncomingMessage, res: ServerResponse, rewrite: ResponseRewrite): void {
+  const chunks: Buffer[] = [];
+  upRes.on('data', (c: Buffer) => chunks.push(c));
+  upRes.on('error', () => res.destroy());
+  upRes.on('end', () => {
+    const raw = Buffer.concat(chunks);
+    let body: Buffer = raw;
+    try {
+      body = Buffer.from(JSON.stringify(rewrite(upRes.statusCode ?? 0, JSON.parse(raw.toString('utf8')))));
+    } catch {
+      body = raw; // not JSON after all: relay as is
+    }
+    res.sendDate = false;
+    const headers = endToEndHeaders(upRes.rawHeaders, { drop: CONTENT_LENGTH });
+    headers.push('Content-Length', String(body.length));
+    res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, headers);
+    res.end(body);
+  });
+}

@@ -1,0 +1,146 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from '../log/logger.js';
+import { MAX_HEADER_BYTES, type Upstream } from '../upstream/client.js';
+import { sendDockerError, writeDockerErrorToSocket } from './docker-error.js';
+import { forward } from './forward.js';
+import type { RequestGate } from './gate.js';
+import { relayUpgrade } from './hijack.js';
+import { BodyReadError, readUpgradeBody } from './upgrade-body.js';
+
+export interface ProxyServerOptions {
+  upstream: Upstream;
+  gate: RequestGate;
+  log: Logger;
+  /** How long a client may take to send an upgrade request's small body. */
+  bodyDeadlineMs?: number;
+}
+
+export interface ProxyServer {
+  server: http.Server;
+  /** Hijacked connections currently open (attach, exec, sessions). */
+  readonly hijacked: ReadonlySet<Socket>;
+  /** Stops accepting, lets requests in flight finish up to `graceMs`, then cuts what is left. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
+  const { upstream, gate, log } = opts;
+  const bodyDeadlineMs = opts.bodyDeadlineMs ?? 30_000;
+  const hijacked = new Set<Socket>();
+
+  const server = http.createServer({
+    maxHeaderSize: MAX_HEADER_BYTES,
+    // No overall request deadline: builds and archive uploads stream for as long as they need.
+    requestTimeout: 0,
+    headersTimeout: 60_000,
+    // Above the Go client's 30 s idle-connection reuse, so the CLI never reuses a closed socket.
+    keepAliveTimeout: 65_000,
+    // Duplicate headers stay separate in rawHeaders (BuildKit repeats X-Docker-Expose-Session-*).
+    joinDuplicateHeaders: false,
+  });
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    gate.admit(req).then(
+      (verdict) => {
+        if (verdict.action === 'refuse') {
+          req.resume();
+          sendDockerError(res, verdict.status, verdict.message);
+          return;
+        }
+        const fwd = { upstream, log, target: verdict.target, body: verdict.body };
+        forward(req, res, verdict.rewrite ? { ...fwd, rewrite: verdict.rewrite } : fwd);
+      },
+      (err: unknown) => {
+        // The gate failed in a way it did not turn into a verdict: fail closed.
+        log.error({ err, method: req.method, url: req.url }, 'admission failed');
+        req.resume();
+        sendDockerError(res, 500, `dockgate: request refused: internal error while judging it (${(err as Error).message})`);
+      },
+    );
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    void handleUpgrade(req, socket, head);
+  });
+
+  async function handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    if (req.headers['transfer-encoding'] !== undefined) {
+      writeDockerErrorToSocket(socket, 400, 'dockgate: a chunked body is not accepted on an upgrade request');
+      return;
+    }
+    const length = Number(req.headers['content-length'] ?? '0');
+    if (!Number.isSafeInteger(length) || length < 0) {
+      writeDockerErrorToSocket(socket, 400, 'dockgate: invalid Content-Length');
+      return;
+    }
+    if (length > gate.maxUpgradeBody) {
+      writeDockerErrorToSocket(socket, 413, `dockgate: upgrade request body over ${gate.maxUpgradeBody} bytes`);
+      return;
+    }
+    let body: Buffer;
+    let early: Buffer;
+    try {
+      ({ body, early } = await readUpgradeBody(socket, head, length, bodyDeadlineMs));
+    } catch (err) {
+      const e = err as BodyReadError;
+      writeDockerErrorToSocket(socket, e.status ?? 400, `dockgate: ${e.message}`);
+      return;
+    }
+    let verdict;
+    try {
+      verdict = await gate.admitUpgrade(req, body);
+    } catch (err) {
+      log.error({ err, method: req.method, url: req.url }, 'admission failed');
+      writeDockerErrorToSocket(socket, 500, `dockgate: request refused: internal error while judging it (${(err as Error).message})`);
+      return;
+    }
+    if (verdict.action === 'refuse') {
+      writeDockerErrorToSocket(socket, verdict.status, verdict.message);
+      return;
+    }
+    hijacked.add(socket);
+    relayUpgrade(req, socket, {
+      upstream,
+      log,
+      target: verdict.target,
+      body: verdict.body ?? body,
+      early,
+      onClose: () => hijacked.delete(socket),
+    });
+  }
+
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    // Malformed HTTP never reaches the gate or the daemon.
+    log.debug({ err: err.message, code: err.code }, 'malformed request refused');
+    if (socket.writable && !socket.destroyed) {
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      writeDockerErrorToSocket(socket, status, `dockgate: malformed request (${err.code ?? err.message})`);
+    } else {
+      socket.destroy();
+    }
+  });
+
+  async function shutdown(graceMs: number): Promise<void> {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const deadline = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
+    const hijackDone = new Promise<void>((resolve) => {
+      if (hijacked.size === 0) return resolve();
+      const t = setInterval(() => {
+        if (hijacked.size === 0) {
+          clearInterval(t);
+          resolve();
+        }
+      }, 50);
+      t.unref();
+    });
+    await Promise.race([Promise.all([closed, hijackDone]), deadline]);
+    server.closeAllConnections();
+    for (const s of hijacked) s.destroy();
+    upstream.close();
+  }
+
+  return { server, hijacked, shutdown };
+}
