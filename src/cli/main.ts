@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { applyOverrides, ConfigError, defaultConfig, loadConfigFile } from '../config/config.js';
 import { ListenerError } from '../listener/unix-socket.js';
+import { PolicyError } from '../policy/policy-error.js';
 import { AddressError, parseUnixListen } from '../upstream/address.js';
 import { serve } from './serve.js';
 
@@ -10,14 +11,17 @@ const USAGE = `dockgate — admission proxy for the Docker Engine API
 
 Usage:
   dockgate serve [--listen unix:///path/dockgate.sock] [--upstream unix:///var/run/docker.sock]
-                 [--policy BUNDLE] [--config FILE] [--socket-mode 0660] [--log-level info]
+                 [--policy BUNDLE] [--entrypoint NAME] [--config FILE] [--socket-mode 0660] [--log-level info]
   dockgate --help | --version
 
 serve options (flags override the config file):
   --listen URL        where clients connect (default: unix:///run/dockgate/dockgate.sock as root,
                       else $XDG_RUNTIME_DIR/dockgate/dockgate.sock); replaces the config's listeners
   --upstream URL      the Docker daemon (default: $DOCKER_HOST if set, else unix:///var/run/docker.sock)
-  --policy BUNDLE     a policy bundle (.tar.gz from 'opa build -t wasm', or .wasm)
+  --policy BUNDLE     a policy bundle (.tar.gz from 'opa build -t wasm', or .wasm);
+                      default: the embedded bundle of the shipped profiles (baseline)
+  --entrypoint NAME   the entrypoint to evaluate (default: the bundle's only one,
+                      else dockgate/admission/decision)
   --config FILE       YAML configuration file
   --socket-mode MODE  permissions of the listening socket (default 0660)
   --log-level LEVEL   fatal, error, warn, info, debug, trace or silent (default info)
@@ -39,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
       listen: { type: 'string' },
       upstream: { type: 'string' },
       policy: { type: 'string' },
+      entrypoint: { type: 'string' },
       config: { type: 'string', short: 'c' },
       'socket-mode': { type: 'string' },
       'log-level': { type: 'string' },
@@ -64,6 +69,7 @@ async function main(argv: string[]): Promise<number> {
       ...(values.listen !== undefined ? { listen: values.listen } : {}),
       ...(values.upstream !== undefined ? { upstream: values.upstream } : {}),
       ...(values.policy !== undefined ? { policy: values.policy } : {}),
+      ...(values.entrypoint !== undefined ? { entrypoint: values.entrypoint } : {}),
       ...(values['socket-mode'] !== undefined ? { socketMode: values['socket-mode'] } : {}),
       ...(values['log-level'] !== undefined ? { logLevel: values['log-level'] } : {}),
     },
@@ -77,7 +83,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    const known = err instanceof ConfigError || err instanceof ListenerError || err instanceof AddressError;
+    const known = err instanceof ConfigError || err instanceof ListenerError || err instanceof AddressError || err instanceof PolicyError;
     const e = err as Error & { code?: string };
     if (known || e.code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`dockgate: ${e.message}\n`);

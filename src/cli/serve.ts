@@ -2,7 +2,9 @@ import { execFileSync } from 'node:child_process';
 import type { DockgateConfig, ListenerConfig } from '../config/config.js';
 import { ListenerError, listenUnix, type BoundUnixSocket } from '../listener/unix-socket.js';
 import { createLogger } from '../log/logger.js';
-import { PassthroughGate } from '../proxy/passthrough-gate.js';
+import { AdmissionGate } from '../admission/gate.js';
+import { loadPolicy } from '../policy/default-policy.js';
+import type { PolicyEngine } from '../policy/engine.js';
 import { createProxyServer, type ProxyServer } from '../proxy/server.js';
 import { parseUpstream } from '../upstream/address.js';
 import { Upstream } from '../upstream/client.js';
@@ -39,14 +41,31 @@ export async function serve(config: DockgateConfig): Promise<number> {
       throw new ListenerError(`listener ${l.name} would listen on the upstream socket ${l.unix.path} itself`);
     }
   }
+  const engine: PolicyEngine = await loadPolicy({
+    ...(config.policy !== undefined ? { bundle: config.policy } : {}),
+    ...(config.policyEntrypoint !== undefined ? { entrypoint: config.policyEntrypoint } : {}),
+  });
+  log.info({ entrypoint: engine.entrypoint, revision: engine.revision, bundle: config.policy ?? 'embedded' }, 'policy loaded');
   const upstream = new Upstream(upstreamAddress);
-  const gate = new PassthroughGate();
 
   // One http.Server per listener: a listener's identity is a property of the socket it came in on.
   const started: { proxy: ProxyServer; bound: BoundUnixSocket }[] = [];
   try {
     for (const l of config.listeners) {
-      const proxy = createProxyServer({ upstream, gate, log: log.child({ listener: l.name }) });
+      const listenerLog = log.child({ listener: l.name });
+      const gate = new AdmissionGate({
+        upstream,
+        evaluator: () => engine,
+        identity: {
+          username: l.identity.username,
+          groups: l.identity.groups,
+          listener: l.name,
+          authenticatedBy: 'unix',
+          ...(l.profile !== undefined ? { profile: l.profile } : {}),
+        },
+        log: listenerLog,
+      });
+      const proxy = createProxyServer({ upstream, gate, log: listenerLog });
       started.push({ proxy, bound: await startListener(l, proxy) });
       log.info({ listener: l.name, socket: l.unix.path, upstream: config.upstream }, `dockgate listening; use DOCKER_HOST=unix://${l.unix.path}`);
     }

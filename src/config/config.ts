@@ -23,6 +23,8 @@ export interface DockgateConfig {
   listeners: ListenerConfig[];
   /** Policy bundle (.tar.gz from `opa build` or .wasm); undefined = the embedded default. */
   policy?: string;
+  /** Entrypoint to evaluate; default: the bundle's only one, else dockgate/admission/decision. */
+  policyEntrypoint?: string;
   logLevel: LogLevel;
   /** How long hijacked streams may run on after SIGTERM before they are cut. */
   shutdownGraceSeconds: number;
@@ -118,7 +120,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   }
   if (doc === null || doc === undefined) doc = {};
   if (!isRecord(doc)) throw new ConfigError(`${file}: the top level must be a mapping`);
-  const known = new Set(['upstream', 'listeners', 'policy', 'logLevel', 'shutdownGraceSeconds']);
+  const known = new Set(['upstream', 'listeners', 'policy', 'policyEntrypoint', 'logLevel', 'shutdownGraceSeconds']);
   for (const key of Object.keys(doc)) {
     if (!known.has(key)) throw new ConfigError(`${file}: unknown setting "${key}"`);
   }
@@ -142,6 +144,10 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
     if (typeof doc.policy !== 'string') throw new ConfigError(`${file}: policy must be a path`);
     config.policy = path.resolve(path.dirname(file), doc.policy);
   }
+  if (doc.policyEntrypoint !== undefined) {
+    if (typeof doc.policyEntrypoint !== 'string') throw new ConfigError(`${file}: policyEntrypoint must be a string`);
+    config.policyEntrypoint = doc.policyEntrypoint;
+  }
   if (doc.logLevel !== undefined) {
     if (!LOG_LEVELS.includes(doc.logLevel as LogLevel)) throw new ConfigError(`${file}: logLevel must be one of ${LOG_LEVELS.join(', ')}`);
     config.logLevel = doc.logLevel as LogLevel;
@@ -159,6 +165,7 @@ export interface CliOverrides {
   listen?: string;
   upstream?: string;
   policy?: string;
+  entrypoint?: string;
   socketMode?: string;
   logLevel?: string;
 }
@@ -168,6 +175,7 @@ export function applyOverrides(config: DockgateConfig, o: CliOverrides, listenPa
   const out = { ...config, listeners: config.listeners.map((l) => ({ ...l, unix: { ...l.unix } })) };
   if (o.upstream !== undefined) out.upstream = o.upstream;
   if (o.policy !== undefined) out.policy = path.resolve(o.policy);
+  if (o.entrypoint !== undefined) out.policyEntrypoint = o.entrypoint;
   if (o.listen !== undefined) {
     out.listeners = [{ name: 'default', unix: { path: listenPath(o.listen), mode: DEFAULT_SOCKET_MODE }, identity: defaultIdentity() }];
   }

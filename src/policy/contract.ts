@@ -23,6 +23,8 @@ export interface PolicyUserInfo {
   groups: string[];
   listener: string;
   authenticatedBy: string;
+  /** The listener's profile (baseline, restricted, ci, …); absent = the policy's default. */
+  profile?: string;
 }
 
 export interface PolicyInput {

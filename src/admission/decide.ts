@@ -1,0 +1,77 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { JsonValue, PolicyDecision, PolicyInput, PolicyViolation } from '../policy/contract.js';
+import { PolicyError } from '../policy/policy-error.js';
+import { applyPatch } from './json-patch.js';
+
+/** Anything that judges one input: the wasm engine, or a test double for fault injection. */
+export interface Evaluator {
+  evaluate(input: PolicyInput): PolicyDecision;
+}
+
+export interface Admission {
+  allowed: boolean;
+  /** The object to forward (mutated), when the request had one. */
+  object: JsonValue | undefined;
+  violations: PolicyViolation[];
+  warnings: string[];
+  /** Every patch operation applied, across rounds, for the decision log. */
+  patched: number;
+  rounds: number;
+  revision: string | undefined;
+}
+
+// Kubernetes-style mutation: apply the policy's patch and judge the result again, until a round
+// proposes nothing new. A policy that keeps changing its mind is a broken policy: deny.
+export const MAX_MUTATION_ROUNDS = 5;
+
+export function decide(evaluator: Evaluator, input: PolicyInput): Admission {
+  let current = input;
+  const warnings: string[] = [];
+  let patched = 0;
+  for (let round = 1; ; round++) {
+    const decision = evaluator.evaluate(current);
+    for (const w of decision.warnings) if (!warnings.includes(w)) warnings.push(w);
+    let next: JsonValue | undefined = current.object;
+    if (decision.patch.length > 0) {
+      if (current.object === undefined) {
+        throw new PolicyError('result', `the policy returned a patch for ${input.kind} ${input.operation}, which has no body to patch`);
+      }
+      try {
+        next = applyPatch(current.object, decision.patch);
+      } catch (err) {
+        throw new PolicyError('result', `the policy's patch does not apply: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    if (decision.patch.length === 0 || isDeepStrictEqual(next, current.object)) {
+      // Violations of a warn action become warnings the client sees; audit ones are only logged.
+      for (const v of decision.violations) {
+        // (unless the policy already put the same text in its warnings)
+        if (v.action === 'warn' && !warnings.some((w) => w.includes(v.message))) {
+          warnings.push(`${v.rule}: ${v.message}`);
+        }
+      }
+      const denied = decision.violations.some((v) => v.action === 'deny');
+      return {
+        allowed: decision.allowed && !denied,
+        object: current.object,
+        violations: decision.violations,
+        warnings,
+        patched,
+        rounds: round,
+        revision: decision.revision,
+      };
+    }
+    if (round >= MAX_MUTATION_ROUNDS) {
+      throw new PolicyError('result', `the policy's mutations did not settle after ${MAX_MUTATION_ROUNDS} rounds`);
+    }
+    patched += decision.patch.length;
+    current = { ...current, object: next };
+  }
+}
+
+/** The denial text: rule ids with what to change, as the docker CLI will print it. */
+export function denialMessage(violations: readonly PolicyViolation[]): string {
+  const denies = violations.filter((v) => v.action === 'deny');
+  if (denies.length === 0) return 'dockgate: request denied by policy';
+  return 'dockgate: ' + denies.map((v) => `${v.rule}: ${v.message}`).join('; ');
+}

@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { canonicalizeBody, serializeJson } from '../docker/canonicalize.js';
+import type { InspectedBodyKind } from '../docker/body-kinds.js';
+import { canonicalTarget, classify, type ClassifiedRoute } from '../http/classify.js';
+import type { Logger } from '../log/logger.js';
+import type { JsonValue, PolicyInput, PolicyUserInfo } from '../policy/contract.js';
+import { PolicyError } from '../policy/policy-error.js';
+import type { GateVerdict, RequestGate } from '../proxy/gate.js';
+import type { Upstream } from '../upstream/client.js';
+import { BodyError, readBody } from './body-reader.js';
+import { decide, denialMessage, type Evaluator } from './decide.js';
+import { canLookUp, LookupError, lookUp } from './lookup.js';
+import { referencedVolumes } from './related.js';
+import { framingProblem, hasBody, isEmptyBody } from './request-framing.js';
+import { appendWarnings } from './warnings.js';
+
+export interface AdmissionGateOptions {
+  upstream: Upstream;
+  /** The policy in force; a function so a reload swaps it between requests. */
+  evaluator: () => Evaluator;
+  identity: PolicyUserInfo & { profile?: string };
+  log: Logger;
+  /** Largest judged JSON body (the daemon's bodies are a few KiB). */
+  bodyLimit?: number;
+  bodyDeadlineMs?: number;
+}
+
+const refuse = (status: number, message: string): GateVerdict => ({ action: 'refuse', status, message });
+
+// Operations whose target does not exist yet, or is not the kind's own object.
+const NO_LOOKUP = new Set(['create', 'list', 'prune', 'pull', 'import', 'build', 'load', 'search']);
+
+// Routes whose daemon answer carries a `Warnings` array the docker CLI prints.
+const WARNING_RESPONSES = new Set(['container:create', 'service:create', 'service:update']);
+
+/**
+ * The admission pipeline of DESIGN.md: classify → canonicalize → lookup → admit. Every failure on
+ * the way refuses the request (fail closed) with a message naming the cause.
+ */
+export class AdmissionGate implements RequestGate {
+  readonly maxUpgradeBody: number;
+  private readonly bodyLimit: number;
+  private readonly bodyDeadlineMs: number;
+
+  constructor(private readonly opts: AdmissionGateOptions) {
+    this.bodyLimit = opts.bodyLimit ?? 1024 * 1024;
+    this.bodyDeadlineMs = opts.bodyDeadlineMs ?? 30_000;
+    this.maxUpgradeBody = this.bodyLimit;
+  }
+
+  admit(req: IncomingMessage): Promise<GateVerdict> {
+    return this.judge(req, null);
+  }
+
+  admitUpgrade(req: IncomingMessage, body: Buffer): Promise<GateVerdict> {
+    return this.judge(req, body);
+  }
+
+  /** `upgradeBody` is the already-read body of an upgrade request; null for ordinary requests. */
+  private async judge(req: IncomingMessage, upgradeBody: Buffer | null): Promise<GateVerdict> {
+    const method = req.method ?? 'GET';
+    const classified = classify(method, req.url ?? '/');
+    if (!classified.ok) return refuse(classified.status, `dockgate: ${classified.message}`);
+    const route = classified.route;
+    if (upgradeBody !== null && !route.hijack) {
+      return refuse(400, 'dockgate: Connection: Upgrade is only accepted on attach, exec start and BuildKit session routes');
+    }
+    const problem = framingProblem(req);
+    if (problem) return refuse(problem.startsWith('Content-Encoding') ? 415 : 400, `dockgate: ${problem}`);
+
+    // The body: judged and replaced, dropped when it says nothing, or streamed untouched.
+    let object: JsonValue | undefined;
+    let forwardBody: Buffer | null = null;
+    const sent = upgradeBody ?? (route.body !== 'stream' && hasBody(req) ? await this.read(req) : null);
+    if (sent instanceof Error) return refuse((sent as BodyError).status, `dockgate: ${sent.message}`);
+    if (route.body === 'none') {
+      if (sent && sent.length > 0 && !isEmptyBody(sent)) {
+        return refuse(400, `dockgate: ${method} ${route.path} takes no request body`);
+      }
+      forwardBody = upgradeBody !== null || sent ? Buffer.alloc(0) : null;
+    } else if (route.body !== 'stream') {
+      const result = canonicalizeBody(route.body as InspectedBodyKind, sent ?? Buffer.alloc(0), req.headers['content-type']);
+      if (!result.ok) return refuse(result.status, `dockgate: ${result.message}`);
+      object = result.value;
+    }
+
+    const input: PolicyInput = {
+      uid: randomUUID(),
+      kind: route.kind,
+      operation: route.operation,
+      ...(route.target !== undefined ? { target: route.target } : {}),
+      request: {
+        method,
+        path: route.path,
+        ...(route.apiVersion !== null ? { apiVersion: route.apiVersion } : {}),
+        query: route.query,
+      },
+      ...(object !== undefined ? { object } : {}),
+      userInfo: this.opts.identity,
+      dryRun: false,
+    };
+
+    try {
+      await this.addLookups(input, route, object);
+    } catch (err) {
+      if (!(err instanceof LookupError)) throw err;
+      this.opts.log.warn({ uid: input.uid, err: err.message }, 'lookup failed; request denied');
+      return refuse(502, `dockgate: request refused: ${err.message}`);
+    }
+
+    let admission;
+    try {
+      admission = decide(this.opts.evaluator(), input);
+    } catch (err) {
+      const message = err instanceof PolicyError ? err.message : `unexpected error: ${(err as Error).message}`;
+      this.opts.log.error({ uid: input.uid, kind: route.kind, operation: route.operation, err: message }, 'policy evaluation failed; request denied');
+      return refuse(500, `dockgate: request refused: the policy could not be evaluated (${message})`);
+    }
+    this.opts.log.info(
+      {
+        uid: input.uid,
+        method,
+        path: route.path,
+        kind: route.kind,
+        operation: route.operation,
+        target: route.target,
+        allowed: admission.allowed,
+        violations: admission.violations,
+        patched: admission.patched,
+        warnings: admission.warnings,
+        revision: admission.revision,
+      },
+      'admission decision',
+    );
+    if (!admission.allowed) return refuse(403, denialMessage(admission.violations));
+
+    if (object !== undefined) forwardBody = Buffer.from(serializeJson(admission.object as JsonValue));
+    const verdict: GateVerdict = { action: 'forward', target: canonicalTarget(route), body: forwardBody };
+    if (admission.warnings.length > 0 && WARNING_RESPONSES.has(`${route.kind}:${route.operation}`)) {
+      const warnings = admission.warnings.map((w) => `dockgate: ${w}`);
+      verdict.rewrite = (status, body) => (status >= 200 && status < 300 ? appendWarnings(body, warnings) : body);
+    }
+    return verdict;
+  }
+
+  private async read(req: IncomingMessage): Promise<Buffer | BodyError> {
+    try {
+      return await readBody(req, this.bodyLimit, this.bodyDeadlineMs);
+    } catch (err) {
+      if (err instanceof BodyError) return err;
+      throw err;
+    }
+  }
+
+  /** oldObject for operations on an existing object; named volumes a create refers to. */
+  private async addLookups(input: PolicyInput, route: ClassifiedRoute, object: JsonValue | undefined): Promise<void> {
+    const { upstream } = this.opts;
+    if (route.target !== undefined && !NO_LOOKUP.has(route.operation) && canLookUp(route.kind)) {
+      const old = await lookUp(upstream, route.kind, route.target, route.apiVersion);
+      if (old !== null) input.oldObject = old as JsonValue;
+    }
+    if (route.kind === 'container' && route.operation === 'create') {
+      const names = referencedVolumes(object);
+      if (names.length > 0) {
+        const volumes: Record<string, JsonValue> = {};
+        await Promise.all(
+          names.map(async (name) => {
+            volumes[name] = (await lookUp(upstream, 'volume', name, route.apiVersion)) as JsonValue;
+          }),
+        );
+        input.related = { volumes };
+      }
+    }
+  }
+}
