@@ -24,6 +24,14 @@ export interface ProxyServer {
   shutdown(graceMs: number): Promise<void>;
 }
 
+// A refused request's unread body is never forwarded; rather than drain an arbitrarily large
+// body to keep the connection, close it after the answer.
+function refuseRequest(req: IncomingMessage, res: ServerResponse, status: number, message: string): void {
+  if (!req.complete) res.shouldKeepAlive = false;
+  sendDockerError(res, status, message);
+  if (!req.complete) res.once('finish', () => req.socket.destroySoon());
+}
+
 export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   const { upstream, gate, log } = opts;
   const bodyDeadlineMs = opts.bodyDeadlineMs ?? 30_000;
@@ -44,8 +52,7 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     gate.admit(req).then(
       (verdict) => {
         if (verdict.action === 'refuse') {
-          req.resume();
-          sendDockerError(res, verdict.status, verdict.message);
+          refuseRequest(req, res, verdict.status, verdict.message);
           return;
         }
         const fwd = { upstream, log, target: verdict.target, body: verdict.body };
@@ -54,8 +61,7 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
       (err: unknown) => {
         // The gate failed in a way it did not turn into a verdict: fail closed.
         log.error({ err, method: req.method, url: req.url }, 'admission failed');
-        req.resume();
-        sendDockerError(res, 500, `dockgate: request refused: internal error while judging it (${(err as Error).message})`);
+        refuseRequest(req, res, 500, `dockgate: request refused: internal error while judging it (${(err as Error).message})`);
       },
     );
   });
