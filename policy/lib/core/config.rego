@@ -1,0 +1,122 @@
+# The active profile, its parameters and each rule's enforcement action, all from data.
+#
+# data.dockgate.profiles.<name>   profiles shipped in policy/profiles/*.json (or added by config):
+#     {"description", "extends"?, "rules": {"<rule id>": "deny"|"warn"|"audit"|"off"},
+#      "parameters": {...}}
+# data.dockgate.config            dockgate's config file (optional):
+#     {"defaultProfile", "rules": {...}, "parameters": {...},
+#      "identities": {"<username>": {"profile", "rules", "parameters"}},
+#      "listeners":  {"<listener>": {"profile", "rules", "parameters"}}}
+#
+# Profile selection, first match wins:
+#   1. input.userInfo.profile        (dockgate sets it from the listener/identity, never the client)
+#   2. config.identities[<username>].profile
+#   3. config.listeners[<listener>].profile
+#   4. config.defaultProfile
+#   5. "baseline"
+# An unknown profile name denies every request (rule profile-invalid).
+package dockgate.core.config
+
+import data.dockgate.core.request
+import data.dockgate.core.util
+
+default _cfg := {}
+
+_cfg := data.dockgate.config if is_object(data.dockgate.config)
+
+default _profiles := {}
+
+_profiles := data.dockgate.profiles if is_object(data.dockgate.profiles)
+
+_identity := util.obj(object.get(_cfg, ["identities", request.username], {}))
+
+_listener := util.obj(object.get(_cfg, ["listeners", request.listener], {}))
+
+_name_candidates := [
+	object.get(input, ["userInfo", "profile"], ""),
+	object.get(_identity, "profile", ""),
+	object.get(_listener, "profile", ""),
+	object.get(_cfg, "defaultProfile", ""),
+	"baseline",
+]
+
+profile_name := [n | some n in _name_candidates; is_string(n); n != ""][0]
+
+# A profile may extend another (restricted and ci extend baseline). Two levels of parents are
+# resolved (Rego has no recursion); deeper chains are a profile error.
+default _own := {}
+
+_own := _profiles[profile_name] if is_object(_profiles[profile_name])
+
+default _parent := {}
+
+_parent := _profiles[_own.extends] if is_object(_profiles[_own.extends])
+
+default _grandparent := {}
+
+_grandparent := _profiles[_parent.extends] if is_object(_profiles[_parent.extends])
+
+profile := object.union_n([_grandparent, _parent, _own])
+
+profile_errors contains msg if {
+	not is_object(object.get(_profiles, profile_name, null))
+	msg := concat("", ["profile '", profile_name, "' is not defined; ask an administrator for a valid profile"])
+}
+
+profile_errors contains msg if {
+	some p in [_own, _parent]
+	is_string(p.extends)
+	not is_object(object.get(_profiles, p.extends, null))
+	msg := concat("", ["profile '", profile_name, "' extends '", p.extends, "', which is not defined"])
+}
+
+profile_errors contains msg if {
+	is_string(_grandparent.extends)
+	msg := concat("", ["profile '", profile_name, "' extends profiles more than two levels deep"])
+}
+
+profile_errors contains msg if {
+	some part in [_own, _parent, _grandparent]
+	some field in ["rules", "parameters"]
+	not is_object(object.get(part, field, {}))
+	msg := concat("", ["profile '", profile_name, "': ", field, " must be an object"])
+}
+
+# Parameters: the profile's, overridden by the config file's global, listener and identity
+# parameters (objects merge key by key, arrays are replaced).
+params := object.union_n([
+	util.obj(object.get(profile, "parameters", {})),
+	util.obj(object.get(_cfg, "parameters", {})),
+	util.obj(object.get(_listener, "parameters", {})),
+	util.obj(object.get(_identity, "parameters", {})),
+])
+
+param(name, fallback) := object.get(params, name, fallback)
+
+# String-list parameter; non-strings are dropped.
+list_param(name) := util.strings(param(name, []))
+
+# Enforcement action of a rule: identity override, listener override, global override, profile.
+# A rule the profile does not name is off. An action that is not understood denies (fail closed).
+action(rule) := _normalize(a) if {
+	a := [x |
+		some x in [
+			object.get(_identity, ["rules", rule], null),
+			object.get(_listener, ["rules", rule], null),
+			object.get(_cfg, ["rules", rule], null),
+			object.get(profile, ["rules", rule], null),
+		]
+		x != null
+	][0]
+} else := "off"
+
+_normalize(a) := _aliases[lower(a)] if {
+	is_string(a)
+	_aliases[lower(a)]
+} else := "deny"
+
+# Gatekeeper spells audit-only as "dryrun".
+_aliases := {"deny": "deny", "warn": "warn", "audit": "audit", "dryrun": "audit", "off": "off"}
+
+# The label that records which identity created an object.
+owner_label := param("ownerLabel", "dockgate.owner")
