@@ -1,0 +1,84 @@
+// 3. Throughput of streamed bodies: a file into a container (PUT archive), the same file out
+// again (GET archive), and a build context upload (legacy builder: the daemon receives and
+// unpacks the whole context). The daemon writes to disk, so absolute MB/s are the disk's and
+// the daemon's as much as the proxy's; what matters is the ratio to direct within each round.
+import { createContainer, API } from '../engine-objects.js';
+import { PEERS, rotated, type BenchEnv } from '../environment.js';
+import { atLeast, fmtRatio, info, newSection, roundsFigure, type Section } from '../figures.js';
+import { send, sendExpect } from '../http-client.js';
+import { BARE } from '../reference-proxy.js';
+import { tarLength, tarStream, type TarFile } from '../tar-stream.js';
+
+const COLUMNS = [...PEERS, BARE] as const;
+type Column = (typeof COLUMNS)[number];
+
+const TAR = { 'Content-Type': 'application/x-tar' };
+
+function mbPerSecond(bytes: number, ms: number): number {
+  return bytes / 1e6 / (ms / 1000);
+}
+
+export async function throughput(env: BenchEnv): Promise<Section> {
+  const { opts } = env;
+  const bytes = opts.transferBytes;
+  const size = bytes >= 1024 ** 3 ? `${bytes / 1024 ** 3} GiB` : `${Math.round(bytes / 1024 ** 2)} MiB`;
+  const section = newSection(
+    'throughput',
+    `3. Throughput (${size} per transfer)`,
+    `Each peer in turn (order rotating by round): PUT ${API}/containers/{id}/archive with a ${size} file, GET it back, and POST ${API}/build with a ${size} context (Dockerfile: FROM the test image + LABEL). MB/s = payload bytes / time from first byte sent to last byte of the answer (10^6 bytes per MB); min / median / max over ${opts.transferRounds} rounds. "${BARE}" is the reference proxy of section 1 (no policy, no logging): the floor for streaming through node:http on this machine, where client, proxy and daemon share ${env.machine.cores} cores.`,
+    [...COLUMNS],
+  );
+  const targets = { ...env.peers, [BARE]: env.reference };
+  const target = await createContainer(env.daemonSocket, false, { Image: env.image, Cmd: ['true'], Labels: { 'dockgate.test': '1' } });
+  const archive: TarFile[] = [{ name: 'blob', content: bytes }];
+  const dockerfile = Buffer.from(`FROM ${env.image}\nLABEL bench.context=1\n`);
+  const context: TarFile[] = [{ name: 'Dockerfile', content: dockerfile }, { name: 'blob', content: bytes }];
+
+  const columns = () => Object.fromEntries(COLUMNS.map((c) => [c, [] as number[]])) as Record<Column, number[]>;
+  const put = columns();
+  const get = columns();
+  const build = columns();
+
+  for (let round = 0; round < opts.transferRounds; round++) {
+    for (const peer of rotated(COLUMNS, round)) {
+      const { socketPath, agent } = targets[peer];
+      const up = await send(socketPath, agent, 'PUT', `${API}/containers/${target}/archive?path=/tmp`, {
+        body: () => tarStream(archive),
+        contentLength: tarLength(archive),
+        headers: TAR,
+        collect: true,
+        timeoutMs: 600_000,
+      });
+      if (up.status !== 200) throw new Error(`PUT archive via ${peer}: HTTP ${up.status} ${up.body.toString('utf8').slice(0, 300)}`);
+      put[peer].push(mbPerSecond(bytes, up.ms));
+
+      const down = await send(socketPath, agent, 'GET', `${API}/containers/${target}/archive?path=/tmp/blob`, { timeoutMs: 600_000 });
+      if (down.status !== 200 || down.bytes < bytes) throw new Error(`GET archive via ${peer}: HTTP ${down.status}, ${down.bytes} bytes`);
+      get[peer].push(mbPerSecond(bytes, down.ms));
+
+      const tag = `bench-context:${peer.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
+      const built = await send(socketPath, agent, 'POST', `${API}/build?t=${encodeURIComponent(tag)}&rm=1&forcerm=1`, {
+        body: () => tarStream(context),
+        contentLength: tarLength(context),
+        headers: TAR,
+        collect: true,
+        timeoutMs: 600_000,
+      });
+      const log = built.body.toString('utf8');
+      if (built.status !== 200 || log.includes('"errorDetail"')) throw new Error(`build via ${peer}: HTTP ${built.status} ${log.slice(-500)}`);
+      build[peer].push(mbPerSecond(bytes, built.ms));
+      await sendExpect(env.daemonSocket, false, 'DELETE', `${API}/images/${encodeURIComponent(tag)}?force=1`, [200]);
+    }
+  }
+  const ratios = [['dockgate', 'direct'], ['HAProxy', 'direct'], ['dockgate', 'HAProxy'], [BARE, 'direct']] as const;
+  for (const [label, m] of [['PUT archive', put], ['GET archive', get], ['build context upload', build]] as const) {
+    const f = roundsFigure(label, 'MB/s', m, ratios);
+    const r = f.ratios['dockgate / direct']!.median;
+    f.targets.push(atLeast('dockgate ≥ 90% of direct', r, 0.9, fmtRatio(r)));
+    const h = f.ratios['HAProxy / direct']!.median;
+    f.targets.push(info('HAProxy vs direct', fmtRatio(h)));
+    f.targets.push(info('bare node:http vs direct', fmtRatio(f.ratios[`${BARE} / direct`]!.median)));
+    section.figures.push(f);
+  }
+  return section;
+}
