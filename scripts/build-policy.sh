@@ -35,13 +35,18 @@ while read -r name src entrypoints; do
   [[ -z "$name" || "$name" == \#* ]] && continue
   if ((${#wanted[@]} > 0)) && [[ " ${wanted[*]} " != *" $name "* ]]; then continue; fi
   [[ -n "${entrypoints:-}" ]] || { echo "build-policy: $name: no entrypoint in $list" >&2; exit 2; }
-  dir="$root/policy/$src"
-  [[ -d "$dir" ]] || { echo "build-policy: $name: no directory policy/$src" >&2; exit 2; }
+  # <src> is one directory under policy/, or several joined by '+' (e.g. lib+profiles: Rego and
+  # the profiles' data); several roots are built from policy/ itself.
+  IFS='+' read -r -a roots <<<"$src"
+  for r in "${roots[@]}"; do
+    [[ -d "$root/policy/$r" ]] || { echo "build-policy: $name: no directory policy/$r" >&2; exit 2; }
+  done
+  if ((${#roots[@]} == 1)); then dir="$root/policy/$src"; args=(.); else dir="$root/policy"; args=("${roots[@]}"); fi
 
   # Revision = content hash, so the manifest names exactly what was compiled.
   hash="$(
     cd "$dir"
-    { find . -type f ! -name '*_test.rego' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+    { find "${args[@]}" -type f ! -name '*_test.rego' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
       sha256sum "$caps" | cut -d' ' -f1
       echo "$opa_version"; } | sha256sum | cut -c1-16
   )"
@@ -57,7 +62,7 @@ while read -r name src entrypoints; do
     --ignore '*_test.rego' \
     --revision "$revision" \
     -o "$out/$name.tar.gz" \
-    .)
+    "${args[@]}")
   built=$((built + 1))
 
   if $check; then

@@ -138,7 +138,7 @@ export class AdmissionGate implements RequestGate {
     if (object !== undefined) forwardBody = Buffer.from(serializeJson(admission.object as JsonValue));
     const verdict: GateVerdict = { action: 'forward', target: canonicalTarget(route), body: forwardBody };
     if (admission.warnings.length > 0 && WARNING_RESPONSES.has(`${route.kind}:${route.operation}`)) {
-      const warnings = admission.warnings.map((w) => `dockgate: ${w}`);
+      const warnings = admission.warnings.map((w) => (w.startsWith('dockgate:') ? w : `dockgate: ${w}`));
       verdict.rewrite = (status, body) => (status >= 200 && status < 300 ? appendWarnings(body, warnings) : body);
     }
     return verdict;

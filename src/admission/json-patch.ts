@@ -2,6 +2,7 @@
 // never changed, and a patch either applies completely or throws (no half-mutated object can be
 // forwarded). Used to apply a policy's mutations to the canonical request body.
 import { isDeepStrictEqual } from 'node:util';
+import { isRawJsonNumber } from '../docker/json-value.js';
 import type { JsonObject, JsonPatchOperation, JsonValue } from '../policy/contract.js';
 
 export class JsonPatchError extends Error {
@@ -10,8 +11,9 @@ export class JsonPatchError extends Error {
 
 type Container = JsonObject | JsonValue[];
 
+// An exact big integer (JSON.rawJSON, from the canonicalizer) is a number, not an object.
 function isObject(value: JsonValue | undefined): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !isRawJsonNumber(value);
 }
 
 /** Splits a JSON Pointer into unescaped reference tokens ("" is the whole document). */

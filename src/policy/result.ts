@@ -11,8 +11,9 @@ import {
 } from './contract.js';
 import { PolicyError } from './policy-error.js';
 
-const RESULT_KEYS = new Set(['allowed', 'violations', 'patch', 'warnings']);
-const VIOLATION_KEYS = new Set(['rule', 'message', 'action']);
+// `profile` (which profile decided) is informational: logged, not acted on.
+const RESULT_KEYS = new Set(['allowed', 'violations', 'patch', 'warnings', 'profile']);
+const VIOLATION_KEYS = new Set(['rule', 'title', 'message', 'action']);
 const ACTIONS: ReadonlySet<string> = new Set(ENFORCEMENT_ACTIONS);
 
 // Keys each patch op must carry, besides "op" (RFC 6902 section 4). Nothing else is accepted.

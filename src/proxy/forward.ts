@@ -6,6 +6,7 @@ import { sendDockerError } from './docker-error.js';
 import { endToEndHeaders } from './headers.js';
 
 const CONTENT_LENGTH = new Set(['content-length']);
+const BODY_HEADERS = new Set(['content-length', 'content-type']);
 const NO_BODY_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
 /** Rewrites a small buffered JSON response (e.g. to append create Warnings). */
@@ -35,8 +36,9 @@ export function forward(req: IncomingMessage, res: ServerResponse, opts: Forward
   const method = req.method ?? 'GET';
   let headers: string[];
   if (opts.body) {
-    headers = endToEndHeaders(req.rawHeaders, { drop: CONTENT_LENGTH });
-    headers.push('Content-Length', String(opts.body.length));
+    // The canonical body is JSON whatever the client labelled it (an empty body may come untyped).
+    headers = endToEndHeaders(req.rawHeaders, { drop: BODY_HEADERS });
+    headers.push('Content-Type', 'application/json', 'Content-Length', String(opts.body.length));
   } else {
     headers = endToEndHeaders(req.rawHeaders);
     // An empty POST must stay "no body" for dockerd (a chunked empty body is not the same:

@@ -40,6 +40,16 @@ export function splice(client: Socket, upstream: Socket, onClose: () => void): v
   };
   client.pipe(upstream);
   upstream.pipe(client);
+  // The daemon ended its output and stopped reading stdin (the process exited): stdin still
+  // queued behind backpressure can never be delivered. Drain the client instead of pausing it,
+  // so that its own end or close is seen and the pair is released rather than leaked.
+  upstream.once('end', () => {
+    if (!upstream.writableNeedDrain) return;
+    client.unpipe(upstream);
+    client.on('data', () => undefined);
+    client.once('end', closeBoth);
+    client.resume();
+  });
   client.on('error', closeBoth);
   upstream.on('error', closeBoth);
   // A full close on either side (after both directions ended, or a reset) ends the pair.

@@ -42,9 +42,10 @@ violation contains _deny("no-privileged", "privileged containers are not allowed
 	_host_config.Privileged == true
 }
 
+# POST /containers/{id}/exec is classified as kind "container", operation "exec".
 violation contains _deny("no-privileged-exec", "privileged exec is not allowed: remove --privileged from docker exec") if {
-	input.kind == "exec"
-	input.operation == "create"
+	input.kind == "container"
+	input.operation == "exec"
 	input.object.Privileged == true
 }
 
@@ -66,6 +67,13 @@ violation contains _deny("no-host-binds", concat("", ["volume mount ", object.ge
 	some mount in _list(_host_config.Mounts)
 	lower(mount.Type) == "volume"
 	_binds_host_path(object.get(mount, ["VolumeOptions", "DriverConfig", "Options"], {}))
+}
+
+# A named volume created earlier with bind/device options (the gate passes what the daemon has).
+violation contains _deny("no-host-binds", concat("", ["volume ", name, " was created with bind/device options: use a plain named volume"])) if {
+	_container_create
+	some name, volume in object.get(input, ["related", "volumes"], {})
+	_binds_host_path(object.get(volume, "Options", {}))
 }
 
 violation contains _deny("no-volumes-from", "--volumes-from is not allowed: it inherits the other container's host mounts") if {

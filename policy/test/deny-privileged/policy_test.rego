@@ -144,13 +144,13 @@ test_host_network_audited if {
 # --- exec create ----------------------------------------------------------------
 
 test_privileged_exec_denied if {
-	d := test.decision with input as {"kind": "exec", "operation": "create", "target": "web", "object": {"Cmd": ["sh"], "Privileged": true}}
+	d := test.decision with input as {"kind": "container", "operation": "exec", "target": "web", "object": {"Cmd": ["sh"], "Privileged": true}}
 	_denied_by(d, "no-privileged-exec")
 	d.patch == []
 }
 
 test_exec_allowed if {
-	d := test.decision with input as {"kind": "exec", "operation": "create", "target": "web", "object": {"Cmd": ["sh"], "Privileged": false}}
+	d := test.decision with input as {"kind": "container", "operation": "exec", "target": "web", "object": {"Cmd": ["sh"], "Privileged": false}}
 	d == {"allowed": true, "violations": [], "patch": [], "warnings": []}
 }
 
@@ -183,4 +183,14 @@ test_volume_create_allowed if {
 test_other_requests_untouched if {
 	d := test.decision with input as {"kind": "container", "operation": "start", "target": "web"}
 	d == {"allowed": true, "violations": [], "patch": [], "warnings": []}
+}
+
+test_denies_named_volume_created_with_bind_options if {
+	d := test.decision with input as {"kind": "container", "operation": "create", "object": {"Image": "busybox:1", "Labels": {"dockgate.test": "1"}, "HostConfig": {"Binds": ["data:/x"]}}, "related": {"volumes": {"data": {"Name": "data", "Driver": "local", "Options": {"type": "none", "o": "bind", "device": "/etc"}}}}}
+	not d.allowed
+}
+
+test_allows_plain_named_volume if {
+	d := test.decision with input as {"kind": "container", "operation": "create", "object": {"Image": "busybox:1", "Labels": {"dockgate.test": "1"}, "HostConfig": {"Binds": ["data:/x"]}}, "related": {"volumes": {"data": {"Name": "data", "Driver": "local", "Options": null}}}}
+	d.allowed
 }
