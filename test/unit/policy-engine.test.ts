@@ -122,10 +122,10 @@ describe('PolicyEngine with the deny-privileged test bundle', () => {
   });
 
   it('denies a privileged exec and allows a plain one, without patches', () => {
-    const denied = engine.evaluate(policyInput('exec', 'create', { Cmd: ['sh'], Privileged: true }, 'web'));
+    const denied = engine.evaluate(policyInput('container', 'exec', { Cmd: ['sh'], Privileged: true }, 'web'));
     expect(denied.allowed).toBe(false);
     expect(rules(denied)).toEqual(['no-privileged-exec:deny']);
-    const allowed = engine.evaluate(policyInput('exec', 'create', { Cmd: ['sh'], Privileged: false }, 'web'));
+    const allowed = engine.evaluate(policyInput('container', 'exec', { Cmd: ['sh'], Privileged: false }, 'web'));
     expect(allowed).toMatchObject({ allowed: true, violations: [], patch: [], warnings: [] });
   });
 

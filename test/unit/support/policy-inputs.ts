@@ -35,13 +35,13 @@ export function containerCreateBody(overrides: { HostConfig?: JsonObject } & Jso
 }
 
 export function policyInput(kind: string, operation: string, object?: JsonObject, target?: string): PolicyInput {
-  const path = kind === 'exec' ? `/containers/${target ?? 'web'}/exec` : `/${kind}s/create`;
+  const path = operation === 'exec' ? `/containers/${target ?? 'web'}/exec` : `/${kind}s/create`;
   return {
     uid: '0193a7c2-5b1e-7000-8000-000000000001',
     kind,
     operation,
     ...(target === undefined ? {} : { target }),
-    request: { method: 'POST', path, apiVersion: '1.41', query: kind === 'container' ? { name: ['web'] } : {} },
+    request: { method: 'POST', path, apiVersion: '1.41', query: kind === 'container' && operation === 'create' ? { name: ['web'] } : {} },
     ...(object === undefined ? {} : { object }),
     userInfo,
     dryRun: false,
