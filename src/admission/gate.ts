@@ -169,7 +169,7 @@ export class AdmissionGate implements RequestGate {
             volumes[name] = (await lookUp(upstream, 'volume', name, route.apiVersion)) as JsonValue;
           }),
         );
-        input.related = { volumes };
+        input.volumes = volumes;
       }
     }
   }

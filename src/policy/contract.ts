@@ -44,10 +44,10 @@ export interface PolicyInput {
   userInfo: PolicyUserInfo;
   dryRun: boolean;
   /**
-   * dockgate extension (not in DESIGN.md's example): state of other objects the request refers
-   * to, looked up upstream, e.g. the named volumes a container create mounts (null = not found).
+   * dockgate extension (not in DESIGN.md's example): the named volumes a container create
+   * mounts, as the daemon has them (null = not found), keyed by name.
    */
-  related?: { volumes?: Record<string, JsonValue> };
+  volumes?: Record<string, JsonValue>;
 }
 
 export const ENFORCEMENT_ACTIONS = ['deny', 'warn', 'audit'] as const;

@@ -142,7 +142,7 @@ describe('host access through create fields', () => {
   });
 
   // A volume that already exists at the daemon with bind options is a host bind by another name:
-  // dockgate passes it to the policy as input.related.volumes[name].
+  // dockgate passes it to the policy as input.volumes[name].
   test.each([
     ['Binds name:/x', (volume: string) => ({ Binds: [`${volume}:/x`] })],
     ['Mounts type volume', (volume: string) => ({ Mounts: [{ Type: 'volume', Source: volume, Target: '/x' }] })],

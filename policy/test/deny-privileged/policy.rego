@@ -72,7 +72,7 @@ violation contains _deny("no-host-binds", concat("", ["volume mount ", object.ge
 # A named volume created earlier with bind/device options (the gate passes what the daemon has).
 violation contains _deny("no-host-binds", concat("", ["volume ", name, " was created with bind/device options: use a plain named volume"])) if {
 	_container_create
-	some name, volume in object.get(input, ["related", "volumes"], {})
+	some name, volume in object.get(input, "volumes", {})
 	_binds_host_path(object.get(volume, "Options", {}))
 }
 

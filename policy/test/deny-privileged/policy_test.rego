@@ -186,11 +186,11 @@ test_other_requests_untouched if {
 }
 
 test_denies_named_volume_created_with_bind_options if {
-	d := test.decision with input as {"kind": "container", "operation": "create", "object": {"Image": "busybox:1", "Labels": {"dockgate.test": "1"}, "HostConfig": {"Binds": ["data:/x"]}}, "related": {"volumes": {"data": {"Name": "data", "Driver": "local", "Options": {"type": "none", "o": "bind", "device": "/etc"}}}}}
+	d := test.decision with input as {"kind": "container", "operation": "create", "object": {"Image": "busybox:1", "Labels": {"dockgate.test": "1"}, "HostConfig": {"Binds": ["data:/x"]}}, "volumes": {"data": {"Name": "data", "Driver": "local", "Options": {"type": "none", "o": "bind", "device": "/etc"}}}}
 	not d.allowed
 }
 
 test_allows_plain_named_volume if {
-	d := test.decision with input as {"kind": "container", "operation": "create", "object": {"Image": "busybox:1", "Labels": {"dockgate.test": "1"}, "HostConfig": {"Binds": ["data:/x"]}}, "related": {"volumes": {"data": {"Name": "data", "Driver": "local", "Options": null}}}}
+	d := test.decision with input as {"kind": "container", "operation": "create", "object": {"Image": "busybox:1", "Labels": {"dockgate.test": "1"}, "HostConfig": {"Binds": ["data:/x"]}}, "volumes": {"data": {"Name": "data", "Driver": "local", "Options": null}}}
 	d.allowed
 }
