@@ -104,10 +104,12 @@ function relayResponse(upRes: IncomingMessage, res: ServerResponse, rewrite: Res
   // Streams (wait, logs -f, events) must see their headers now: `docker run` waits for /wait's
   // headers before it starts the container.
   if (cl === undefined) res.flushHeaders();
-  pipeline(upRes, res, () => {
-    // Either side failed: pipeline already destroyed both, so the client sees a cut stream
-    // (as it would from the daemon) and the upstream socket is not reused.
-  });
+  // pipe() rather than pipeline(): pipeline builds an error with a stack trace on every
+  // completed response, a measurable cost on the hot path. Failures are handled here instead:
+  // an upstream cut mid-body cuts the client's response too (as the daemon's would be), and a
+  // client that goes away destroys the upstream request (the 'close' handler in forward()).
+  upRes.once('error', () => res.destroy());
+  upRes.pipe(res);
 }
 
 function bufferAndRewrite(upRes: IncomingMessage, res: ServerResponse, rewrite: ResponseRewrite): void {
