@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { canonicalizeBody, serializeJson } from '../docker/canonicalize.js';
 import type { InspectedBodyKind } from '../docker/body-kinds.js';
 import { canonicalTarget, classify, type ClassifiedRoute } from '../http/classify.js';
@@ -7,16 +7,16 @@ import type { Logger } from '../log/logger.js';
 import type { JsonValue, PolicyInput, PolicyUserInfo } from '../policy/contract.js';
 import { PolicyError } from '../policy/policy-error.js';
 import type { GateVerdict, RequestGate } from '../proxy/gate.js';
-import type { Upstream } from '../upstream/client.js';
 import { BodyError, readBody } from './body-reader.js';
-import { decide, denialMessage, type Evaluator } from './decide.js';
-import { canLookUp, LookupError, lookUp } from './lookup.js';
+import { decide, denialMessage, type Admission, type Evaluator } from './decide.js';
+import { canLookUp, LookupError, lookUp, type InspectClient } from './lookup.js';
 import { referencedVolumes } from './related.js';
 import { framingProblem, hasBody, isEmptyBody } from './request-framing.js';
 import { appendWarnings } from './warnings.js';
 
 export interface AdmissionGateOptions {
-  upstream: Upstream;
+  /** Where lookups ask (the daemon). */
+  upstream: InspectClient;
   /** The policy in force; a function so a reload swaps it between requests. */
   evaluator: () => Evaluator;
   identity: PolicyUserInfo & { profile?: string };
@@ -25,6 +25,22 @@ export interface AdmissionGateOptions {
   bodyLimit?: number;
   bodyDeadlineMs?: number;
 }
+
+/** A request whose body is already complete, judged without a socket (`dockgate eval`). */
+export interface SentRequest {
+  method: string;
+  /** Origin-form target as sent: `/v1.41/containers/create?name=x`. */
+  url: string;
+  headers: IncomingHttpHeaders;
+  /** The whole body (null: none); not read on routes whose body is streamed, as in the proxy. */
+  body: Buffer | null;
+}
+
+/** Sees the policy input and the admission of a judged request (eval prints them). */
+export type AdmissionReport = (input: PolicyInput, admission: Admission) => void;
+
+type RequestHead = Pick<IncomingMessage, 'method' | 'url' | 'headers'>;
+type BodySource = () => Buffer | null | Promise<Buffer | BodyError>;
 
 const refuse = (status: number, message: string): GateVerdict => ({ action: 'refuse', status, message });
 
@@ -50,20 +66,25 @@ export class AdmissionGate implements RequestGate {
   }
 
   admit(req: IncomingMessage): Promise<GateVerdict> {
-    return this.judge(req, null);
+    return this.judge(req, false, () => (hasBody(req) ? this.read(req) : null));
   }
 
   admitUpgrade(req: IncomingMessage, body: Buffer): Promise<GateVerdict> {
-    return this.judge(req, body);
+    return this.judge(req, true, () => body);
   }
 
-  /** `upgradeBody` is the already-read body of an upgrade request; null for ordinary requests. */
-  private async judge(req: IncomingMessage, upgradeBody: Buffer | null): Promise<GateVerdict> {
+  /** The same judgement as admit(), for a request given whole instead of read from a socket. */
+  judgeSent(sent: SentRequest, report?: AdmissionReport): Promise<GateVerdict> {
+    return this.judge(sent, false, () => sent.body, report);
+  }
+
+  /** `upgrade`: an upgrade request, whose body (`body()`) was read with its head. */
+  private async judge(req: RequestHead, upgrade: boolean, body: BodySource, report?: AdmissionReport): Promise<GateVerdict> {
     const method = req.method ?? 'GET';
     const classified = classify(method, req.url ?? '/');
     if (!classified.ok) return refuse(classified.status, `dockgate: ${classified.message}`);
     const route = classified.route;
-    if (upgradeBody !== null && !route.hijack) {
+    if (upgrade && !route.hijack) {
       return refuse(400, 'dockgate: Connection: Upgrade is only accepted on attach, exec start and BuildKit session routes');
     }
     const problem = framingProblem(req);
@@ -72,13 +93,13 @@ export class AdmissionGate implements RequestGate {
     // The body: judged and replaced, dropped when it says nothing, or streamed untouched.
     let object: JsonValue | undefined;
     let forwardBody: Buffer | null = null;
-    const sent = upgradeBody ?? (route.body !== 'stream' && hasBody(req) ? await this.read(req) : null);
+    const sent = upgrade || route.body !== 'stream' ? await body() : null;
     if (sent instanceof Error) return refuse((sent as BodyError).status, `dockgate: ${sent.message}`);
     if (route.body === 'none') {
       if (sent && sent.length > 0 && !isEmptyBody(sent)) {
         return refuse(400, `dockgate: ${method} ${route.path} takes no request body`);
       }
-      forwardBody = upgradeBody !== null || sent ? Buffer.alloc(0) : null;
+      forwardBody = upgrade || sent ? Buffer.alloc(0) : null;
     } else if (route.body !== 'stream') {
       const result = canonicalizeBody(route.body as InspectedBodyKind, sent ?? Buffer.alloc(0), req.headers['content-type']);
       if (!result.ok) return refuse(result.status, `dockgate: ${result.message}`);
@@ -133,6 +154,7 @@ export class AdmissionGate implements RequestGate {
       },
       'admission decision',
     );
+    report?.(input, admission);
     if (!admission.allowed) return refuse(403, denialMessage(admission.violations));
 
     if (object !== undefined) forwardBody = Buffer.from(serializeJson(admission.object as JsonValue));

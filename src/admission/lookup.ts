@@ -2,6 +2,9 @@ import type { Upstream } from '../upstream/client.js';
 
 export class LookupError extends Error {}
 
+/** What lookups need of the daemon: the proxy's Upstream, or `dockgate eval`'s offline answers. */
+export type InspectClient = Pick<Upstream, 'getJson'>;
+
 // Where the daemon describes an existing object of each kind (its inspect endpoint).
 const INSPECT_PATHS: Record<string, (target: string) => string> = {
   container: (t) => `/containers/${encodeURIComponent(t)}/json`,
@@ -22,6 +25,11 @@ function encodePathKeepSlash(t: string): string {
   return t.split('/').map(encodeURIComponent).join('/');
 }
 
+/** The unversioned inspect path of an object, e.g. `/volumes/data`; undefined if it has none. */
+export function inspectPath(kind: string, target: string): string | undefined {
+  return Object.hasOwn(INSPECT_PATHS, kind) ? INSPECT_PATHS[kind]!(target) : undefined;
+}
+
 export function canLookUp(kind: string): boolean {
   return Object.hasOwn(INSPECT_PATHS, kind);
 }
@@ -31,7 +39,7 @@ export function canLookUp(kind: string): boolean {
  * the daemon itself will answer the request with its 404. Anything else that goes wrong throws,
  * and the caller denies.
  */
-export async function lookUp(upstream: Upstream, kind: string, target: string, apiVersion: string | null): Promise<unknown> {
+export async function lookUp(upstream: InspectClient, kind: string, target: string, apiVersion: string | null): Promise<unknown> {
   const pathFor = INSPECT_PATHS[kind];
   if (!pathFor) throw new LookupError(`no way to look up a ${kind}`);
   const path = (apiVersion ? `/v${apiVersion}` : '') + pathFor(target);

@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 //   routes (/build, /images/create, rename, tag, prune…), so what we judged would not be what runs.
 const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data'];
 
-export function framingProblem(req: IncomingMessage): string | null {
+export function framingProblem(req: Pick<IncomingMessage, 'headers'>): string | null {
   const encoding = req.headers['content-encoding'];
   if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity' && encoding.trim() !== '') {
     return `Content-Encoding "${encoding}" is not accepted: send the body uncompressed`;

@@ -5,6 +5,7 @@ import { applyOverrides, ConfigError, defaultConfig, loadConfigFile } from '../c
 import { ListenerError } from '../listener/unix-socket.js';
 import { PolicyError } from '../policy/policy-error.js';
 import { AddressError, parseUnixListen } from '../upstream/address.js';
+import { runEval } from './eval.js';
 import { serve } from './serve.js';
 
 const USAGE = `dockgate — admission proxy for the Docker Engine API
@@ -12,6 +13,7 @@ const USAGE = `dockgate — admission proxy for the Docker Engine API
 Usage:
   dockgate serve [--listen unix:///path/dockgate.sock] [--upstream unix:///var/run/docker.sock]
                  [--policy BUNDLE] [--entrypoint NAME] [--config FILE] [--socket-mode 0660] [--log-level info]
+  dockgate eval [options] --request FILE | --compose FILE | -- docker run …   (dockgate eval --help)
   dockgate --help | --version
 
 serve options (flags override the config file):
@@ -33,6 +35,8 @@ function packageVersion(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // Subcommands with their own options.
+  if (argv[0] === 'eval') return runEval(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
