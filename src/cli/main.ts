@@ -7,6 +7,7 @@ import { PolicyError } from '../policy/policy-error.js';
 import { AddressError, parseUnixListen } from '../upstream/address.js';
 import { runEval } from './eval.js';
 import { serve } from './serve.js';
+import { runTest } from './test.js';
 
 const USAGE = `dockgate — admission proxy for the Docker Engine API
 
@@ -14,6 +15,7 @@ Usage:
   dockgate serve [--listen unix:///path/dockgate.sock] [--upstream unix:///var/run/docker.sock]
                  [--policy BUNDLE] [--entrypoint NAME] [--config FILE] [--socket-mode 0660] [--log-level info]
   dockgate eval [options] --request FILE | --compose FILE | -- docker run …   (dockgate eval --help)
+  dockgate test [--policy BUNDLE] [--run REGEX] SUITE…   policy fixture cases (dockgate test --help)
   dockgate --help | --version
 
 serve options (flags override the config file):
@@ -37,6 +39,7 @@ function packageVersion(): string {
 async function main(argv: string[]): Promise<number> {
   // Subcommands with their own options.
   if (argv[0] === 'eval') return runEval(argv.slice(1));
+  if (argv[0] === 'test') return runTest(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { loadBundleFile } from './bundle.js';
+import { loadBundleFile, type PolicyBundle } from './bundle.js';
 import { PolicyEngine } from './engine.js';
 import { PolicyError } from './policy-error.js';
 
@@ -15,6 +15,12 @@ export interface PolicySelection {
   data?: object;
 }
 
+/** The entrypoint named, else the bundle's only one, else the library's. */
+export function chooseEntrypoint(bundle: PolicyBundle, named: string | undefined): string {
+  const listed = bundle.manifest?.wasm?.map((w) => w.entrypoint) ?? [];
+  return named ?? (listed.length === 1 ? listed[0]! : DEFAULT_ENTRYPOINT);
+}
+
 /**
  * Loads the policy to enforce. The entrypoint is the one named, else the bundle's only one, else
  * the library's. A missing or corrupt bundle throws: dockgate does not start without a policy.
@@ -28,8 +34,7 @@ export async function loadPolicy(sel: PolicySelection): Promise<PolicyEngine> {
     if (err instanceof PolicyError) throw err;
     throw new PolicyError('load', `cannot read policy bundle ${path}: ${(err as Error).message}`, { cause: err });
   }
-  const listed = bundle.manifest?.wasm?.map((w) => w.entrypoint) ?? [];
-  const entrypoint = sel.entrypoint ?? (listed.length === 1 ? listed[0]! : DEFAULT_ENTRYPOINT);
+  const entrypoint = chooseEntrypoint(bundle, sel.entrypoint);
   try {
     return await PolicyEngine.fromBundle(bundle, { entrypoint, ...(sel.data ? { data: sel.data } : {}) });
   } catch (err) {
