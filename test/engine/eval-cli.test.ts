@@ -3,7 +3,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { engineContext } from '../support/context.js';
 import { clientEnv, describeResult, runCommand, runDocker, type RunResult } from '../support/docker-cli.js';
-import { LABEL_ARGS, uniqueName } from '../support/fixtures.js';
+import { inspectContainer } from '../support/daemon-state.js';
+import { LABEL_ARGS, uniqueName, useDockgate } from '../support/fixtures.js';
 import { CLI_ENTRY, REPO_ROOT, nodeBinary } from '../support/repo.js';
 
 // `dockgate eval` and `dockgate test` as users run them: the built CLI, the embedded baseline
@@ -11,6 +12,8 @@ import { CLI_ENTRY, REPO_ROOT, nodeBinary } from '../support/repo.js';
 // --docker-host lookups use the test daemon.
 
 const dir = mkdtempSync('/tmp/dgt-eval-');
+// The real proxy with the same (embedded) policy, to check that eval predicts what it does.
+const proxied = useDockgate({ policy: null });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function file(name: string, content: unknown): string {
@@ -135,6 +138,26 @@ describe('dockgate eval --request', () => {
     }
   });
 
+  test('--config: the listener\'s identity and profile; --show-input adds the policy input', async () => {
+    const config = file('dockgate.yaml', [
+      'listeners:',
+      '  - { name: team-a, unix: { path: /tmp/a.sock }, identity: { username: alice, groups: [dev] }, profile: restricted }',
+      '  - { name: team-b, unix: { path: /tmp/b.sock } }',
+    ].join('\n'));
+    const req = file('user0.json', create({}));
+    const which = await dockgate(['eval', '--config', config, '--request', req]);
+    expect(which.code).toBe(2);
+    expect(which.stderr).toContain('pick one with --listener (team-a, team-b)');
+    const a = await dockgate(['eval', '--config', config, '--listener', 'team-a', '--show-input', '--request', req]);
+    expect(a.code, describeResult(a)).toBe(1);
+    const out = json<Judged & { input: { userInfo: unknown } }>(a);
+    expect(out.violations.map((v) => v.rule)).toContain('run-as-non-root');
+    expect(out.input.userInfo).toEqual({ username: 'alice', groups: ['dev'], listener: 'team-a', authenticatedBy: 'unix', profile: 'restricted' });
+    const b = await dockgate(['eval', '--config', config, '--listener', 'team-b', '--request', req]);
+    expect(b.code, describeResult(b)).toBe(0);
+    expect(json<Judged>(b).object?.Labels).toEqual({ 'dockgate.owner': 'team-b' });
+  });
+
   test('usage and file errors exit 2', async () => {
     expect((await dockgate(['eval'])).code).toBe(2);
     const bad = await dockgate(['eval', '--request', file('typo.json', { method: 'POST', path: '/containers/create', oldObjct: {} })]);
@@ -173,6 +196,28 @@ describe('dockgate eval with the real clients', () => {
     const old = await dockgate(['eval', '--api-version', '1.41', '--', 'docker', 'run', '-d', '-v', '/tmp:/data', 'alpine']);
     expect(old.code, describeResult(old)).toBe(0);
     expect(creates(json<Captured>(old))[0]!.object?.HostConfig.Binds).toEqual(['/tmp:/data:ro']);
+  });
+
+  test('eval predicts what the proxy makes the daemon store (same bind, same API version)', async () => {
+    const { dockerHost, dockerSocket, testImage } = engineContext();
+    const hostDir = mkdtempSync('/tmp/dgt-eval-bind-');
+    const name = uniqueName('dgt-evalcmp');
+    try {
+      const predicted = await dockgate(['eval', '--docker-host', dockerHost, '--', 'docker', 'create', '--name', name, '-v', `${hostDir}:/data`, testImage]);
+      expect(predicted.code, describeResult(predicted)).toBe(0);
+      const made = await runDocker(proxied().dockgate.dockerHost, ['create', '--name', name, ...LABEL_ARGS, '-v', `${hostDir}:/data`, testImage]);
+      expect(made.code, describeResult(made)).toBe(0);
+      const stored = (await inspectContainer(dockerSocket, name))!;
+      const hostConfig = (JSON.parse(stored.raw) as { HostConfig: Record<string, unknown> }).HostConfig;
+      const forwarded = creates(json<Captured>(predicted))[0]!.object!.HostConfig;
+      // Whichever read-only form the daemon's API version calls for, it is the one eval predicted.
+      expect(JSON.stringify([forwarded.Binds, forwarded.Mounts])).toContain(hostDir);
+      expect(hostConfig.Mounts ?? []).toEqual(forwarded.Mounts ?? []);
+      expect(hostConfig.Binds ?? []).toEqual(forwarded.Binds ?? []);
+    } finally {
+      await runDocker(dockerHost, ['rm', '-f', name]);
+      rmSync(hostDir, { recursive: true, force: true });
+    }
   });
 
   test('--compose: a privileged service is denied, the others are judged as compose sends them', async () => {
