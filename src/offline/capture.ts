@@ -93,7 +93,16 @@ function writeAnswer(res: http.ServerResponse, answer: FakeAnswer, apiVersion: s
 /** Runs `command` with DOCKER_HOST on a capture socket; resolves when the client has exited. */
 export async function captureClient(command: string[], opts: CaptureOptions): Promise<CaptureResult> {
   const fake = new FakeDaemon(opts.apiVersion);
-  const lookups = new OfflineLookups((p) => fake.inspect(p), opts.daemon, 'the capture daemon has no such object');
+  // What the session created wins; an object it does not know is asked of --docker-host (that is
+  // what the flag is for: pre-existing volumes, containers), else it does not exist.
+  const lookups = new OfflineLookups(
+    (p) => {
+      const answer = fake.inspect(p);
+      return answer.found && answer.body === null && opts.daemon ? { found: false, body: undefined } : answer;
+    },
+    opts.daemon,
+    'the capture daemon cannot answer it',
+  );
   const judge = new OfflineJudge({ ...opts, lookups });
   const requests: JudgedRequest[] = [];
 

@@ -101,12 +101,13 @@ export function loadCases(file: string): FixtureCase[] {
 
 const show = (v: unknown): string => JSON.stringify(v);
 
-function checkOne(c: FixtureCase, engine: PolicyEngine): string[] {
+// Awaits the engine and decide() so an asynchronous evaluator (an evaluation deadline) fits as is.
+async function checkOne(c: FixtureCase, engine: PolicyEngine): Promise<string[]> {
   const failures: string[] = [];
   const { expect } = c;
   let first: PolicyDecision;
   try {
-    first = engine.evaluate(c.input);
+    first = await engine.evaluate(c.input);
   } catch (err) {
     return [`evaluation failed: ${(err as Error).message}`];
   }
@@ -131,7 +132,7 @@ function checkOne(c: FixtureCase, engine: PolicyEngine): string[] {
   // The library's idempotence guarantee (policy/README.md): the patched object needs no more patching.
   if (first.patch.length > 0 && c.input.object !== undefined) {
     try {
-      const again = engine.evaluate({ ...c.input, object: applyPatch(c.input.object, first.patch) });
+      const again = await engine.evaluate({ ...c.input, object: applyPatch(c.input.object, first.patch) });
       if (again.patch.length > 0) failures.push(`not idempotent: the patched object gets another patch ${show(again.patch)}`);
       if (again.allowed !== first.allowed) failures.push(`not idempotent: allowed changes from ${first.allowed} to ${again.allowed} on the patched object`);
     } catch (err) {
@@ -140,7 +141,7 @@ function checkOne(c: FixtureCase, engine: PolicyEngine): string[] {
   }
   if (expect.object !== undefined) {
     try {
-      const admission = decide(engine, c.input);
+      const admission = await decide(engine, c.input);
       if (!isDeepStrictEqual(admission.object, expect.object)) failures.push(`object after mutation:\n      expected ${show(expect.object)}\n      got      ${show(admission.object)}`);
     } catch (err) {
       failures.push(`mutation rounds failed: ${(err as Error).message}`);
@@ -176,7 +177,7 @@ export async function runCases(cases: FixtureCase[], opts: RunOptions): Promise<
       engine = await PolicyEngine.fromBundle(bundle, { entrypoint, ...(c.config !== undefined ? { data: { dockgate: { config: c.config } } } : {}) });
       engines.set(key, engine);
     }
-    results.push({ file: c.file, name: c.name, failures: checkOne(c, engine) });
+    results.push({ file: c.file, name: c.name, failures: await checkOne(c, engine) });
   }
   return results;
 }

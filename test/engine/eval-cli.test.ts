@@ -121,7 +121,7 @@ describe('dockgate eval --request', () => {
     expect(json<Judged>(denied).violations.map((v) => v.rule)).toContain('run-as-non-root');
   });
 
-  test('--docker-host: lookups ask that daemon (a pre-created bind volume is seen and denied)', async () => {
+  test('--docker-host: lookups ask that daemon (a pre-created bind volume is seen and denied), also when capturing', async () => {
     const { dockerHost } = engineContext();
     const vol = uniqueName('dgt-evalvol');
     const made = await runDocker(dockerHost, ['volume', 'create', ...LABEL_ARGS, '--opt', 'type=none', '--opt', 'o=bind', '--opt', 'device=/etc', vol]);
@@ -133,6 +133,13 @@ describe('dockgate eval --request', () => {
       expect(json<Judged>(r).violations.map((v) => v.rule)).toContain('host-path-denied');
       const offline = await dockgate(['eval', '--request', req]);
       expect(offline.code, describeResult(offline)).toBe(2);
+      // The capture path too: the empty capture daemon does not know the volume, the real one does.
+      const run = ['--', 'docker', 'run', '-v', `${vol}:/x`, 'alpine', 'true'];
+      const seen = await dockgate(['eval', '--docker-host', dockerHost, ...run]);
+      expect(seen.code, describeResult(seen)).toBe(1);
+      expect(creates(json<Captured>(seen))[0]!.violations.map((v) => v.rule)).toContain('host-path-denied');
+      const unseen = await dockgate(['eval', ...run]);
+      expect(unseen.code, describeResult(unseen)).toBe(0);
     } finally {
       await runDocker(dockerHost, ['volume', 'rm', vol]);
     }
