@@ -93,7 +93,9 @@ export class AdmissionGate implements RequestGate {
     // The body: judged and replaced, dropped when it says nothing, or streamed untouched.
     let object: JsonValue | undefined;
     let forwardBody: Buffer | null = null;
-    const sent = upgrade || route.body !== 'stream' ? await body() : null;
+    const pending = upgrade || route.body !== 'stream' ? body() : null;
+    // Only a body still to be read costs an await (the hot path has none on GETs).
+    const sent = pending instanceof Promise ? await pending : pending;
     if (sent instanceof Error) return refuse((sent as BodyError).status, `dockgate: ${sent.message}`);
     if (route.body === 'none') {
       if (sent && sent.length > 0 && !isEmptyBody(sent)) {
