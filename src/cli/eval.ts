@@ -182,11 +182,12 @@ function dockerCommand(command: string[]): string[] {
   return [docker, ...command.slice(1)];
 }
 
-// `up --no-start` creates the networks, volumes and containers of every service and starts nothing.
+// `up --no-start --build` builds the services that have a build section (as on a fresh machine)
+// and creates the networks, volumes and containers of every service; it starts nothing.
 function composeCommand(files: string[], project: string | undefined): string[] {
   const compose = findExecutable('docker-compose');
   if (!compose) throw new CaptureError('docker-compose is not installed (needed to translate a compose file into API requests)');
-  return [compose, ...files.flatMap((f) => ['--file', f]), ...(project !== undefined ? ['--project-name', project] : []), 'up', '--no-start'];
+  return [compose, ...files.flatMap((f) => ['--file', f]), ...(project !== undefined ? ['--project-name', project] : []), 'up', '--no-start', '--build'];
 }
 
 async function daemonApiVersion(daemon: Upstream): Promise<string> {

@@ -67,6 +67,12 @@ export class FakeDaemon {
     if (path === '/_ping') return { status: 200, text: method === 'HEAD' ? '' : 'OK', contentType: 'text/plain; charset=utf-8' };
     if (method === 'GET' && path === '/version') return { status: 200, json: this.version() };
     if (method === 'GET' && path === '/info') return { status: 200, json: this.info() };
+    if (method === 'POST' && path === '/build') {
+      // The legacy builder's progress stream: the context was judged (by its query), nothing is built.
+      const id = `sha256:${newId()}`;
+      const lines = [{ stream: 'dockgate eval: nothing was built\n' }, { aux: { ID: id } }, { stream: `Successfully built ${id.slice(7, 19)}\n` }];
+      return { status: 200, contentType: 'application/json', text: lines.map((l) => JSON.stringify(l)).join('\n') + '\n' };
+    }
     switch (root) {
       case 'containers':
         return this.container(method, ref, action, query, body);

@@ -255,6 +255,21 @@ describe('dockgate eval with the real clients', () => {
     expect(out.client.stderr).toContain('dockgate: privileged:');
   });
 
+  test('--compose builds build sections: a host-network build is denied, docker build too', async () => {
+    const ctx = mkdtempSync(path.join(dir, 'ctx-'));
+    writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM alpine\nRUN true\n');
+    writeFileSync(path.join(ctx, 'docker-compose.yml'), 'services:\n  app:\n    image: myapp\n    build: { context: ., network: host }\n');
+    const r = await dockgate(['eval', '--compose', path.join(ctx, 'docker-compose.yml'), '--project-name', 'buildproj']);
+    expect(r.code, describeResult(r)).toBe(1);
+    const build = json<Captured>(r).requests.find((q) => q.kind === 'build');
+    expect(build).toMatchObject({ outcome: 'deny' });
+    expect(build!.violations.map((v) => v.rule)).toEqual(['host-namespaces']);
+
+    const plain = await dockgate(['eval', '--', 'docker', 'build', '-t', 'x', ctx]);
+    expect(plain.code, describeResult(plain)).toBe(0);
+    expect(json<Captured>(plain).requests.some((q) => q.kind === 'build' && q.outcome === 'allow')).toBe(true);
+  });
+
   test('--compose: a benign file passes with exit 0', async () => {
     const compose = file('ok-compose.yml', 'services:\n  web:\n    image: alpine\n    ports: ["127.0.0.1:18080:80"]\n');
     const r = await dockgate(['eval', '--compose', compose, '--project-name', 'okproj']);
