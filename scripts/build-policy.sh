@@ -27,7 +27,9 @@ if $check; then
 fi
 mkdir -p "$out"
 
-opa_version="$("$opa" version | head -n1)"
+# sed (not head) reads all of opa's output: head exiting early would SIGPIPE opa, and with
+# pipefail the script would die with status 141.
+opa_version="$("$opa" version | sed -n 1p)"
 failed=0
 built=0
 
