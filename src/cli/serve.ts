@@ -3,8 +3,7 @@ import type { DockgateConfig, ListenerConfig } from '../config/config.js';
 import { ListenerError, listenUnix, type BoundUnixSocket } from '../listener/unix-socket.js';
 import { createLogger } from '../log/logger.js';
 import { AdmissionGate } from '../admission/gate.js';
-import { loadPolicy } from '../policy/default-policy.js';
-import type { PolicyEngine } from '../policy/engine.js';
+import { startPolicyDistribution } from '../policy/distribution.js';
 import { createProxyServer, type ProxyServer } from '../proxy/server.js';
 import { parseUpstream } from '../upstream/address.js';
 import { Upstream } from '../upstream/client.js';
@@ -41,11 +40,8 @@ export async function serve(config: DockgateConfig): Promise<number> {
       throw new ListenerError(`listener ${l.name} would listen on the upstream socket ${l.unix.path} itself`);
     }
   }
-  const engine: PolicyEngine = await loadPolicy({
-    ...(config.policy !== undefined ? { bundle: config.policy } : {}),
-    ...(config.policyEntrypoint !== undefined ? { entrypoint: config.policyEntrypoint } : {}),
-  });
-  log.info({ entrypoint: engine.entrypoint, revision: engine.revision, bundle: config.policy ?? 'embedded' }, 'policy loaded');
+  const policy = await startPolicyDistribution({ config, log });
+  const { store } = policy;
   const upstream = new Upstream(upstreamAddress);
 
   // One http.Server per listener: a listener's identity is a property of the socket it came in on.
@@ -55,7 +51,7 @@ export async function serve(config: DockgateConfig): Promise<number> {
       const listenerLog = log.child({ listener: l.name });
       const gate = new AdmissionGate({
         upstream,
-        evaluator: () => engine,
+        evaluator: () => store.current(),
         identity: {
           username: l.identity.username,
           groups: l.identity.groups,
@@ -70,6 +66,7 @@ export async function serve(config: DockgateConfig): Promise<number> {
       log.info({ listener: l.name, socket: l.unix.path, upstream: config.upstream }, `dockgate listening; use DOCKER_HOST=unix://${l.unix.path}`);
     }
   } catch (err) {
+    policy.close();
     for (const s of started) {
       s.proxy.server.close();
       await s.bound.remove();
@@ -83,6 +80,7 @@ export async function serve(config: DockgateConfig): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'shutting down');
+      policy.close();
       void Promise.all(
         started.map(async (s) => {
           await s.bound.remove();
