@@ -7,8 +7,7 @@ import { ListenerError, listenUnix } from '../listener/unix-socket.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { AdmissionGate } from '../admission/gate.js';
 import type { PolicyUserInfo } from '../policy/contract.js';
-import { loadPolicy } from '../policy/default-policy.js';
-import type { PolicyEngine } from '../policy/engine.js';
+import { startPolicyDistribution } from '../policy/distribution.js';
 import { createProxyServer, type ProxyServer } from '../proxy/server.js';
 import { parseUpstream } from '../upstream/address.js';
 import { Upstream } from '../upstream/client.js';
@@ -34,7 +33,7 @@ interface Started {
 
 // Unix: the http.Server accepts on the socket itself; whoever can open the socket is the
 // listener's identity.
-async function startUnix(l: UnixListenerConfig, proxy: ProxyServer, log: Logger): Promise<Started> {
+async function startUnix(l: UnixListenerConfig, proxy: ProxyServer, log: Logger, upstream: string): Promise<Started> {
   const uid = resolveId(l.unix.owner, 'passwd');
   const gid = resolveId(l.unix.group, 'group');
   limitConnections(proxy.server, l.maxConnections, log);
@@ -44,7 +43,7 @@ async function startUnix(l: UnixListenerConfig, proxy: ProxyServer, log: Logger)
     ...(uid !== undefined ? { uid } : {}),
     ...(gid !== undefined ? { gid } : {}),
   });
-  log.info({ socket: l.unix.path, maxConnections: l.maxConnections }, `dockgate listening; use DOCKER_HOST=unix://${l.unix.path}`);
+  log.info({ socket: l.unix.path, upstream, maxConnections: l.maxConnections }, `dockgate listening; use DOCKER_HOST=unix://${l.unix.path}`);
   return { proxy, close: () => bound.remove() };
 }
 
@@ -67,11 +66,8 @@ export async function serve(config: DockgateConfig): Promise<number> {
       throw new ListenerError(`listener ${l.name} would listen on the upstream socket ${l.unix.path} itself`);
     }
   }
-  const engine: PolicyEngine = await loadPolicy({
-    ...(config.policy !== undefined ? { bundle: config.policy } : {}),
-    ...(config.policyEntrypoint !== undefined ? { entrypoint: config.policyEntrypoint } : {}),
-  });
-  log.info({ entrypoint: engine.entrypoint, revision: engine.revision, bundle: config.policy ?? 'embedded' }, 'policy loaded');
+  const policy = await startPolicyDistribution({ config, log });
+  const { store } = policy;
   const upstream = new Upstream(upstreamAddress);
 
   // One http.Server per listener: a caller's identity is a property of the connection it came in
@@ -83,7 +79,7 @@ export async function serve(config: DockgateConfig): Promise<number> {
     const tcp = isTcpListener(l);
     const gate = new AdmissionGate({
       upstream,
-      evaluator: () => engine,
+      evaluator: () => store.current(),
       identity: tcp ? certificateIdentity(l, listenerLog) : unixIdentity(l),
       log: listenerLog,
     });
@@ -94,16 +90,17 @@ export async function serve(config: DockgateConfig): Promise<number> {
       headersTimeoutMs,
       ...(tcp ? { tls: mutualTlsOptions(l, headersTimeoutMs) } : {}),
     });
-    if (!tcp) return startUnix(l, proxy, listenerLog);
+    if (!tcp) return startUnix(l, proxy, listenerLog, config.upstream);
     logRefusedHandshakes(proxy.server as https.Server, listenerLog);
     limitConnections(proxy.server, l.maxConnections, listenerLog);
     const address = await listenTcp(proxy.server, l);
-    listenerLog.info({ address, maxConnections: l.maxConnections }, `dockgate listening with mutual TLS; use DOCKER_HOST=tcp://${address} DOCKER_TLS_VERIFY=1`);
+    listenerLog.info({ address, upstream: config.upstream, maxConnections: l.maxConnections }, `dockgate listening with mutual TLS; use DOCKER_HOST=tcp://${address} DOCKER_TLS_VERIFY=1`);
     return { proxy, close: async () => undefined };
   };
   try {
     for (const l of config.listeners) started.push(await start(l));
   } catch (err) {
+    policy.close();
     for (const s of started) {
       s.proxy.server.close();
       await s.close();
@@ -117,6 +114,7 @@ export async function serve(config: DockgateConfig): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'shutting down');
+      policy.close();
       void Promise.all(
         started.map(async (s) => {
           await s.close();
