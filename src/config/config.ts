@@ -2,6 +2,15 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import type { BundleVerification } from '../policy/bundle-signature.js';
+import {
+  DistributionConfigError,
+  parseBundleService,
+  parseBundleSigning,
+  parseDecisionLogs,
+  type BundleServiceConfig,
+  type DecisionLogsConfig,
+} from './distribution-config.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -66,6 +75,12 @@ export interface DockgateConfig {
   logLevel: LogLevel;
   /** How long hijacked streams may run on after SIGTERM before they are cut. */
   shutdownGraceSeconds: number;
+  /** Pull the policy from an OPA bundle server instead of a file. */
+  bundleService?: BundleServiceConfig;
+  /** Keys a bundle must be signed with (OPA .signatures.json); unset: unsigned bundles only. */
+  bundleSigning?: BundleVerification;
+  /** Ship decisions in OPA's decision-log format. */
+  decisionLogs?: DecisionLogsConfig;
 }
 
 export class ConfigError extends Error {}
@@ -240,7 +255,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   }
   if (doc === null || doc === undefined) doc = {};
   if (!isRecord(doc)) throw new ConfigError(`${file}: the top level must be a mapping`);
-  const known = new Set(['upstream', 'listeners', 'policy', 'policyEntrypoint', 'logLevel', 'shutdownGraceSeconds']);
+  const known = new Set(['upstream', 'listeners', 'policy', 'policyEntrypoint', 'logLevel', 'shutdownGraceSeconds', 'bundleService', 'bundleSigning', 'decisionLogs']);
   for (const key of Object.keys(doc)) {
     if (!known.has(key)) throw new ConfigError(`${file}: unknown setting "${key}"`);
   }
@@ -278,6 +293,18 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
     }
     config.shutdownGraceSeconds = doc.shutdownGraceSeconds;
   }
+  const baseDir = path.dirname(file);
+  try {
+    if (doc.bundleService !== undefined) config.bundleService = parseBundleService(doc.bundleService, 'bundleService');
+    if (doc.bundleSigning !== undefined) config.bundleSigning = parseBundleSigning(doc.bundleSigning, 'bundleSigning', baseDir);
+    if (doc.decisionLogs !== undefined) config.decisionLogs = parseDecisionLogs(doc.decisionLogs, 'decisionLogs', baseDir);
+  } catch (err) {
+    if (err instanceof DistributionConfigError) throw new ConfigError(`${file}: ${err.message}`);
+    throw err;
+  }
+  if (config.bundleService && config.policy !== undefined) {
+    throw new ConfigError(`${file}: policy and bundleService are exclusive: the policy comes from a file or from a bundle server`);
+  }
   return config;
 }
 
@@ -294,7 +321,11 @@ export interface CliOverrides {
 export function applyOverrides(config: DockgateConfig, o: CliOverrides, listenPath: (url: string) => string): DockgateConfig {
   const out = { ...config, listeners: config.listeners.map((l) => (isTcpListener(l) ? { ...l } : { ...l, unix: { ...l.unix } })) };
   if (o.upstream !== undefined) out.upstream = o.upstream;
-  if (o.policy !== undefined) out.policy = path.resolve(o.policy);
+  if (o.policy !== undefined) {
+    // --policy names the bundle: a configured bundle server is not polled.
+    out.policy = path.resolve(o.policy);
+    delete out.bundleService;
+  }
   if (o.entrypoint !== undefined) out.policyEntrypoint = o.entrypoint;
   if (o.listen !== undefined) {
     out.listeners = [defaultListener(listenPath(o.listen))];
