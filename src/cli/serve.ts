@@ -3,7 +3,9 @@ import type { DockgateConfig, ListenerConfig } from '../config/config.js';
 import { ListenerError, listenUnix, type BoundUnixSocket } from '../listener/unix-socket.js';
 import { createLogger } from '../log/logger.js';
 import { AdmissionGate } from '../admission/gate.js';
+import { DecisionLogger } from '../decision-log/decision-logger.js';
 import { startPolicyDistribution } from '../policy/distribution.js';
+import { packageVersion } from './version.js';
 import { createProxyServer, type ProxyServer } from '../proxy/server.js';
 import { parseUpstream } from '../upstream/address.js';
 import { Upstream } from '../upstream/client.js';
@@ -42,6 +44,8 @@ export async function serve(config: DockgateConfig): Promise<number> {
   }
   const policy = await startPolicyDistribution({ config, log });
   const { store } = policy;
+  const decisionLogger = config.decisionLogs ? new DecisionLogger({ config: config.decisionLogs, log, version: packageVersion() }) : undefined;
+  const decisionLog = decisionLogger ? { decisionLog: decisionLogger.record.bind(decisionLogger) } : {};
   const upstream = new Upstream(upstreamAddress);
 
   // One http.Server per listener: a listener's identity is a property of the socket it came in on.
@@ -60,6 +64,7 @@ export async function serve(config: DockgateConfig): Promise<number> {
           ...(l.profile !== undefined ? { profile: l.profile } : {}),
         },
         log: listenerLog,
+        ...decisionLog,
       });
       const proxy = createProxyServer({ upstream, gate, log: listenerLog });
       started.push({ proxy, bound: await startListener(l, proxy) });
@@ -67,6 +72,7 @@ export async function serve(config: DockgateConfig): Promise<number> {
     }
   } catch (err) {
     policy.close();
+    await decisionLogger?.close();
     for (const s of started) {
       s.proxy.server.close();
       await s.bound.remove();
@@ -86,11 +92,14 @@ export async function serve(config: DockgateConfig): Promise<number> {
           await s.bound.remove();
           await s.proxy.shutdown(config.shutdownGraceSeconds * 1000);
         }),
-      ).then(() => {
-        log.info('stopped');
-        log.flush();
-        resolve(0);
-      });
+      )
+        // Decisions made until the end are shipped (one last upload attempt) before exiting.
+        .then(() => decisionLogger?.close())
+        .then(() => {
+          log.info('stopped');
+          log.flush();
+          resolve(0);
+        });
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
