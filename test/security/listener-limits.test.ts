@@ -103,6 +103,18 @@ describe('per-listener connection limits', () => {
   });
 });
 
+describe('tenant B over mutual TLS', () => {
+  test('a hijacked run -i carries stdin, its EOF (TLS half-close) and the output back', async () => {
+    const image = engineContext().testImage;
+    const run = await runDocker(dockgate.listeners['tenant-b']!.dockerHost, ['run', '--rm', '-i', ...LABEL_ARGS, image, 'sh', '-c', 'wc -c; echo done'], {
+      env: { DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: tenantB.dir },
+      input: 'x'.repeat(100_000),
+    });
+    expect(run.code, describeResult(run)).toBe(0);
+    expect(run.stdout.split(/\s+/).filter(Boolean)).toEqual(['100000', 'done']);
+  });
+});
+
 describe('slowloris', () => {
   test('a client trickling its headers is cut at the deadline while normal clients are served', async () => {
     // One header line every 200 ms, for far longer than the 1 s headers deadline.
