@@ -10,7 +10,7 @@ import type { JsonValue, PolicyInput, PolicyUserInfo } from '../policy/contract.
 import { PolicyError } from '../policy/policy-error.js';
 import type { GateVerdict, RequestGate } from '../proxy/gate.js';
 import { BodyError, readBody } from './body-reader.js';
-import { decide, denialMessage, type Admission, type Evaluator } from './decide.js';
+import { decide, decideAsync, denialMessage, type Admission, type AsyncEvaluate, type Evaluator } from './decide.js';
 import { canLookUp, LookupError, lookUp, type InspectClient } from './lookup.js';
 import { referencedVolumes } from './related.js';
 import { framingProblem, hasBody, isEmptyBody } from './request-framing.js';
@@ -29,6 +29,11 @@ export interface AdmissionGateOptions {
   bodyDeadlineMs?: number;
   /** Sees every evaluated decision (decision-log shipping); called synchronously. */
   decisionLog?: (record: DecisionRecord) => void;
+  /**
+   * Where an evaluator's evaluations run off the event loop (the decision pool), or undefined to
+   * evaluate in-process (no policy loaded yet, `dockgate eval`, policyWorkers: 0).
+   */
+  offload?: (evaluator: Evaluator) => AsyncEvaluate | undefined;
 }
 
 /** The identity of a connection (its TLS client certificate), or why it has none (refused). */
@@ -149,7 +154,8 @@ export class AdmissionGate implements RequestGate {
     const evaluator = this.opts.evaluator();
     const path = (evaluator as { entrypoint?: string }).entrypoint;
     try {
-      admission = decide(evaluator, input);
+      const offloaded = this.opts.offload?.(evaluator);
+      admission = offloaded ? await decideAsync(offloaded, input) : decide(evaluator, input);
     } catch (err) {
       const message = err instanceof PolicyError ? err.message : `unexpected error: ${(err as Error).message}`;
       this.opts.log.error({ uid: input.uid, kind: route.kind, operation: route.operation, err: message }, 'policy evaluation failed; request denied');

@@ -81,9 +81,18 @@ export interface DockgateConfig {
   bundleSigning?: BundleVerification;
   /** Ship decisions in OPA's decision-log format. */
   decisionLogs?: DecisionLogsConfig;
+  /** Most worker threads evaluating the policy at once; 0 evaluates on the event loop (no deadline). */
+  policyWorkers: number;
+  /** How long one policy evaluation may run before it is stopped and the request denied. */
+  policyDeadlineMs: number;
 }
 
 export class ConfigError extends Error {}
+
+// Two workers at most, started on demand and stopped when idle (~15 MB each): one serves the
+// normal flow, the second keeps requests moving while a slow evaluation runs out its deadline.
+export const DEFAULT_POLICY_WORKERS = 2;
+export const DEFAULT_POLICY_DEADLINE_MS = 2000;
 
 export const DEFAULT_SOCKET_MODE = 0o660;
 
@@ -126,6 +135,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): DockgateCon
     listeners: [defaultListener(defaultListenPath(env))],
     logLevel: 'info',
     shutdownGraceSeconds: 10,
+    policyWorkers: DEFAULT_POLICY_WORKERS,
+    policyDeadlineMs: DEFAULT_POLICY_DEADLINE_MS,
   };
 }
 
@@ -255,7 +266,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   }
   if (doc === null || doc === undefined) doc = {};
   if (!isRecord(doc)) throw new ConfigError(`${file}: the top level must be a mapping`);
-  const known = new Set(['upstream', 'listeners', 'policy', 'policyEntrypoint', 'logLevel', 'shutdownGraceSeconds', 'bundleService', 'bundleSigning', 'decisionLogs']);
+  const known = new Set(['upstream', 'listeners', 'policy', 'policyEntrypoint', 'logLevel', 'shutdownGraceSeconds', 'policyWorkers', 'policyDeadlineMs', 'bundleService', 'bundleSigning', 'decisionLogs']);
   for (const key of Object.keys(doc)) {
     if (!known.has(key)) throw new ConfigError(`${file}: unknown setting "${key}"`);
   }
@@ -292,6 +303,16 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
       throw new ConfigError(`${file}: shutdownGraceSeconds must be a non-negative number`);
     }
     config.shutdownGraceSeconds = doc.shutdownGraceSeconds;
+  }
+  if (doc.policyWorkers !== undefined) {
+    const n = doc.policyWorkers;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 64) throw new ConfigError(`${file}: policyWorkers must be an integer from 0 to 64`);
+    config.policyWorkers = n;
+  }
+  if (doc.policyDeadlineMs !== undefined) {
+    const ms = doc.policyDeadlineMs;
+    if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 1 || ms > 600_000) throw new ConfigError(`${file}: policyDeadlineMs must be an integer number of milliseconds from 1 to 600000`);
+    config.policyDeadlineMs = ms;
   }
   const baseDir = path.dirname(file);
   try {
