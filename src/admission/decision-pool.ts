@@ -44,6 +44,8 @@ interface Task {
 
 interface Slot {
   worker: Worker;
+  /** The worker has loaded its code (said 'ready'); only then does it take evaluations. */
+  ready: boolean;
   /** Generation of the policy this worker holds (0: none yet). */
   generation: number;
   task: Task | undefined;
@@ -100,15 +102,15 @@ export class DecisionPool {
   private pump(): void {
     while (this.queue.length > 0) {
       let slot: Slot | undefined;
+      let starting = 0;
       for (const s of this.slots) {
-        if (!s.task) {
-          slot = s;
-          break;
-        }
+        if (!s.ready) starting++;
+        else if (!s.task && !slot) slot = s;
       }
       if (!slot) {
-        if (this.slots.size >= this.opts.workers) return;
-        slot = this.spawn();
+        // Start another worker unless enough are already starting for what waits.
+        if (this.slots.size < this.opts.workers && starting < this.queue.length) this.spawn();
+        return;
       }
       this.dispatch(slot, this.queue.shift()!);
     }
@@ -138,7 +140,7 @@ export class DecisionPool {
     const worker = new Worker(this.opts.workerUrl ?? DEFAULT_WORKER);
     // Workers never keep dockgate alive on their own (shutdown closes the pool).
     worker.unref();
-    const slot: Slot = { worker, generation: 0, task: undefined, deadline: undefined, idle: undefined };
+    const slot: Slot = { worker, ready: false, generation: 0, task: undefined, deadline: undefined, idle: undefined };
     this.slots.add(slot);
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
     const crash = (why: string) => {
@@ -146,6 +148,11 @@ export class DecisionPool {
       this.crashed++;
       this.opts.log.error({ err: why }, 'decision worker crashed; its request denied, worker replaced');
       void this.retire(slot, new PolicyError('evaluate', `the decision worker crashed (${why})`));
+      if (!slot.ready) {
+        // It died loading: starting another would die the same way. Deny what waits instead.
+        for (const t of this.queue.splice(0)) t.reject(new PolicyError('evaluate', `the decision worker could not start (${why})`));
+        return;
+      }
       this.pump();
     };
     worker.on('error', (err) => crash(err.message));
@@ -154,6 +161,11 @@ export class DecisionPool {
   }
 
   private onMessage(slot: Slot, msg: FromWorker): void {
+    if (msg.type === 'ready') {
+      slot.ready = true;
+      this.pump();
+      return;
+    }
     const task = slot.task;
     if (!task || task.id !== msg.id) return;
     clearTimeout(slot.deadline);

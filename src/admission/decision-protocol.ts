@@ -14,6 +14,8 @@ export type ToWorker =
   | { type: 'evaluate'; id: number; generation: number; input: string };
 
 export type FromWorker =
+  /** Sent once the worker has loaded: a cold start does not count against an evaluation's deadline. */
+  | { type: 'ready' }
   | { type: 'evaluated'; id: number; decision: PolicyDecision }
   /** `stage` is set when the failure was a PolicyError; otherwise it was an unexpected throw. */
   | { type: 'failed'; id: number; message: string; stage?: PolicyErrorStage };

@@ -35,3 +35,4 @@ port.on('message', (msg: ToWorker) => {
   }
   port.postMessage(reply);
 });
+port.postMessage({ type: 'ready' } satisfies FromWorker);

@@ -60,6 +60,13 @@ describe('DecisionPool', () => {
     await expect(p.evaluate(engine('a'), input('ok'))).resolves.toMatchObject({ allowed: true });
   });
 
+  test('a worker that cannot start denies what waits, and is tried again for the next evaluation', async () => {
+    pool = new DecisionPool({ workers: 2, deadlineMs: 300, log: createLogger('silent'), workerUrl: new URL('./no-such-worker.mjs', WORKER) });
+    await expect(pool.evaluate(engine('a'), input('ok'))).rejects.toThrow(/could not start/);
+    await expect(pool.evaluate(engine('a'), input('ok'))).rejects.toThrow(/could not start/);
+    expect(pool.stats.workers).toBe(0);
+  });
+
   test('a new policy reaches the worker before the first evaluation that needs it', async () => {
     const p = newPool(1);
     const a = engine('a');

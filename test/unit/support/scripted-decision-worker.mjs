@@ -12,3 +12,4 @@ parentPort.on('message', (msg) => {
   if (uid === 'throw') setImmediate(() => { throw new Error('worker blew up'); });
   setTimeout(() => parentPort.postMessage({ type: 'evaluated', id: msg.id, decision: { allowed: true, violations: [], patch: [], warnings: [], revision: `gen-${msg.generation}` } }), 5);
 });
+parentPort.postMessage({ type: 'ready' });
