@@ -9,7 +9,8 @@ import type { JsonValue, PolicyInput, PolicyUserInfo } from '../policy/contract.
 import { PolicyError } from '../policy/policy-error.js';
 import type { GateVerdict, RequestGate } from '../proxy/gate.js';
 import { BodyError, readBody } from './body-reader.js';
-import { decide, denialMessage, type Admission, type Evaluator } from './decide.js';
+import { decideMemoized } from './decision-memo.js';
+import { denialMessage, type Admission, type Evaluator } from './decide.js';
 import { canLookUp, LookupError, lookUp, type InspectClient } from './lookup.js';
 import { referencedVolumes } from './related.js';
 import { framingProblem, hasBody, isEmptyBody } from './request-framing.js';
@@ -143,7 +144,7 @@ export class AdmissionGate implements RequestGate {
 
     let admission;
     try {
-      admission = decide(this.opts.evaluator(), input);
+      admission = decideMemoized(this.opts.evaluator(), input);
     } catch (err) {
       const message = err instanceof PolicyError ? err.message : `unexpected error: ${(err as Error).message}`;
       this.opts.log.error({ uid: input.uid, kind: route.kind, operation: route.operation, err: message }, 'policy evaluation failed; request denied');
