@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { canonicalizeBody, serializeJson } from '../docker/canonicalize.js';
 import type { InspectedBodyKind } from '../docker/body-kinds.js';
 import { canonicalTarget, classify, type ClassifiedRoute } from '../http/classify.js';
+import { parseQuery } from '../http/query.js';
 import type { Logger } from '../log/logger.js';
 import type { JsonValue, PolicyInput, PolicyUserInfo } from '../policy/contract.js';
 import { PolicyError } from '../policy/policy-error.js';
@@ -11,6 +12,8 @@ import { BodyError, readBody } from './body-reader.js';
 import { decide, denialMessage, type Admission, type Evaluator } from './decide.js';
 import { canLookUp, LookupError, lookUp, type InspectClient } from './lookup.js';
 import { referencedVolumes } from './related.js';
+import { FilterError } from './filters.js';
+import { Ownership } from './ownership.js';
 import { framingProblem, hasBody, isEmptyBody } from './request-framing.js';
 import { appendWarnings } from './warnings.js';
 
@@ -21,6 +24,13 @@ export interface AdmissionGateOptions {
   evaluator: () => Evaluator;
   identity: PolicyUserInfo & { profile?: string };
   log: Logger;
+  /** The owner label's key, handed to the policy as input.ownerLabel (it stamps creates with it). */
+  ownerLabel?: string;
+  /**
+   * Keep objects per owner (a tenant socket): the caller sees and acts on only objects carrying
+   * its username in the owner label (`ownerLabel`, default dockgate.owner).
+   */
+  ownership?: boolean;
   /** Largest judged JSON body (the daemon's bodies are a few KiB). */
   bodyLimit?: number;
   bodyDeadlineMs?: number;
@@ -42,6 +52,8 @@ export type AdmissionReport = (input: PolicyInput, admission: Admission) => void
 type RequestHead = Pick<IncomingMessage, 'method' | 'url' | 'headers'>;
 type BodySource = () => Buffer | null | Promise<Buffer | BodyError>;
 
+export const DEFAULT_OWNER_LABEL = 'dockgate.owner';
+
 const refuse = (status: number, message: string): GateVerdict => ({ action: 'refuse', status, message });
 
 // Operations whose target does not exist yet, or is not the kind's own object.
@@ -58,11 +70,15 @@ export class AdmissionGate implements RequestGate {
   readonly maxUpgradeBody: number;
   private readonly bodyLimit: number;
   private readonly bodyDeadlineMs: number;
+  private readonly ownership: Ownership | undefined;
 
   constructor(private readonly opts: AdmissionGateOptions) {
     this.bodyLimit = opts.bodyLimit ?? 1024 * 1024;
     this.bodyDeadlineMs = opts.bodyDeadlineMs ?? 30_000;
     this.maxUpgradeBody = this.bodyLimit;
+    this.ownership = opts.ownership
+      ? new Ownership({ upstream: opts.upstream, label: opts.ownerLabel ?? DEFAULT_OWNER_LABEL, owner: opts.identity.username })
+      : undefined;
   }
 
   admit(req: IncomingMessage): Promise<GateVerdict> {
@@ -83,7 +99,7 @@ export class AdmissionGate implements RequestGate {
     const method = req.method ?? 'GET';
     const classified = classify(method, req.url ?? '/');
     if (!classified.ok) return refuse(classified.status, `dockgate: ${classified.message}`);
-    const route = classified.route;
+    let route = classified.route;
     if (upgrade && !route.hijack) {
       return refuse(400, 'dockgate: Connection: Upgrade is only accepted on attach, exec start and BuildKit session routes');
     }
@@ -108,6 +124,22 @@ export class AdmissionGate implements RequestGate {
       object = result.value;
     }
 
+    if (this.ownership) {
+      // Lists, prunes and events are scoped by the daemon itself: the owner label filter.
+      let rawQuery: string | undefined;
+      try {
+        rawQuery = this.ownership.scopedQuery(route);
+      } catch (err) {
+        if (!(err instanceof FilterError)) throw err;
+        return refuse(400, `dockgate: ${err.message}`);
+      }
+      if (rawQuery !== undefined) {
+        const reparsed = parseQuery(rawQuery);
+        if (!reparsed.ok) return refuse(500, `dockgate: request refused: the scoped query does not parse (${reparsed.message})`);
+        route = { ...route, rawQuery, query: reparsed.query };
+      }
+    }
+
     const input: PolicyInput = {
       uid: randomUUID(),
       kind: route.kind,
@@ -121,11 +153,17 @@ export class AdmissionGate implements RequestGate {
       },
       ...(object !== undefined ? { object } : {}),
       userInfo: this.opts.identity,
+      ...(this.opts.ownerLabel !== undefined ? { ownerLabel: this.opts.ownerLabel } : {}),
       dryRun: false,
     };
 
     try {
       await this.addLookups(input, route, object);
+      const refusal = this.ownership ? await this.ownership.check(route, input, object) : null;
+      if (refusal) {
+        this.opts.log.info({ uid: input.uid, kind: route.kind, operation: route.operation, target: route.target, status: refusal.status }, 'refused by ownership');
+        return refuse(refusal.status, refusal.message);
+      }
     } catch (err) {
       if (!(err instanceof LookupError)) throw err;
       this.opts.log.warn({ uid: input.uid, err: err.message }, 'lookup failed; request denied');
@@ -159,8 +197,16 @@ export class AdmissionGate implements RequestGate {
     report?.(input, admission);
     if (!admission.allowed) return refuse(403, denialMessage(admission.violations));
 
+    const unstamped = this.ownership?.stampProblem(route, admission.object);
+    if (unstamped) {
+      this.opts.log.error({ uid: input.uid, kind: route.kind }, 'owner label missing after policy; request denied');
+      return refuse(500, unstamped);
+    }
+
     if (object !== undefined) forwardBody = Buffer.from(serializeJson(admission.object as JsonValue));
     const verdict: GateVerdict = { action: 'forward', target: canonicalTarget(route), body: forwardBody };
+    const filter = this.ownership?.responseFilter(route);
+    if (filter) verdict.rewrite = filter;
     if (admission.warnings.length > 0 && WARNING_RESPONSES.has(`${route.kind}:${route.operation}`)) {
       const warnings = admission.warnings.map((w) => (w.startsWith('dockgate:') ? w : `dockgate: ${w}`));
       verdict.rewrite = (status, body) => (status >= 200 && status < 300 ? appendWarnings(body, warnings) : body);

@@ -64,10 +64,12 @@ export async function serve(config: DockgateConfig): Promise<number> {
           ...(l.profile !== undefined ? { profile: l.profile } : {}),
         },
         log: listenerLog,
+        ownerLabel: config.ownerLabel,
+        ...(l.ownership ? { ownership: true } : {}),
       });
       const proxy = createProxyServer({ upstream, gate, log: listenerLog });
       started.push({ proxy, bound: await startListener(l, proxy) });
-      log.info({ listener: l.name, socket: l.unix.path, upstream: config.upstream }, `dockgate listening; use DOCKER_HOST=unix://${l.unix.path}`);
+      log.info({ listener: l.name, socket: l.unix.path, upstream: config.upstream, ownership: l.ownership === true }, `dockgate listening; use DOCKER_HOST=unix://${l.unix.path}`);
     }
   } catch (err) {
     for (const s of started) {

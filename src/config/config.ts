@@ -16,6 +16,8 @@ export interface ListenerConfig {
   unix: { path: string; mode: number; owner?: string | number; group?: string | number };
   identity: Identity;
   profile?: string;
+  /** A tenant socket: its identity sees and touches only objects carrying its owner label. */
+  ownership?: boolean;
 }
 
 export interface DockgateConfig {
@@ -26,6 +28,8 @@ export interface DockgateConfig {
   /** Entrypoint to evaluate; default: the bundle's only one, else dockgate/admission/decision. */
   policyEntrypoint?: string;
   logLevel: LogLevel;
+  /** The label that records an object's owner (stamped by the policy, filtered on by ownership). */
+  ownerLabel: string;
   /** How long hijacked streams may run on after SIGTERM before they are cut. */
   shutdownGraceSeconds: number;
 }
@@ -69,6 +73,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): DockgateCon
       },
     ],
     logLevel: 'info',
+    ownerLabel: 'dockgate.owner',
     shutdownGraceSeconds: 10,
   };
 }
@@ -107,6 +112,10 @@ function parseListener(raw: unknown, i: number): ListenerConfig {
     if (typeof raw.profile !== 'string') throw new ConfigError(`${where}.profile: must be a string`);
     listener.profile = raw.profile;
   }
+  if (raw.ownership !== undefined) {
+    if (typeof raw.ownership !== 'boolean') throw new ConfigError(`${where}.ownership: must be true or false`);
+    if (raw.ownership) listener.ownership = true;
+  }
   return listener;
 }
 
@@ -120,7 +129,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   }
   if (doc === null || doc === undefined) doc = {};
   if (!isRecord(doc)) throw new ConfigError(`${file}: the top level must be a mapping`);
-  const known = new Set(['upstream', 'listeners', 'policy', 'policyEntrypoint', 'logLevel', 'shutdownGraceSeconds']);
+  const known = new Set(['upstream', 'listeners', 'policy', 'policyEntrypoint', 'logLevel', 'ownerLabel', 'shutdownGraceSeconds']);
   for (const key of Object.keys(doc)) {
     if (!known.has(key)) throw new ConfigError(`${file}: unknown setting "${key}"`);
   }
@@ -151,6 +160,13 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   if (doc.logLevel !== undefined) {
     if (!LOG_LEVELS.includes(doc.logLevel as LogLevel)) throw new ConfigError(`${file}: logLevel must be one of ${LOG_LEVELS.join(', ')}`);
     config.logLevel = doc.logLevel as LogLevel;
+  }
+  if (doc.ownerLabel !== undefined) {
+    // Docker label keys: no '=' (filters split on it), no whitespace.
+    if (typeof doc.ownerLabel !== 'string' || !/^[^=\s]+$/.test(doc.ownerLabel)) {
+      throw new ConfigError(`${file}: ownerLabel must be a label key without "=" or spaces`);
+    }
+    config.ownerLabel = doc.ownerLabel;
   }
   if (doc.shutdownGraceSeconds !== undefined) {
     if (typeof doc.shutdownGraceSeconds !== 'number' || doc.shutdownGraceSeconds < 0) {

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { stringify as toYaml } from 'yaml';
 import { ALLOW_ALL_BUNDLE } from './policy-bundle.js';
 import { CLI_ENTRY, REPO_ROOT, nodeBinary } from './repo.js';
 
@@ -18,12 +19,26 @@ export interface DockgateOptions {
   env?: Record<string, string>;
   /** How long to wait for the socket to accept connections. */
   startTimeoutMs?: number;
+  /**
+   * Serve with a config file (`--config`) instead of `--listen`: these settings, and listeners
+   * whose `unix.path` is filled in (a socket per listener in the temp directory) when omitted.
+   */
+  config?: { listeners: TestListener[]; [key: string]: unknown };
+}
+
+/** A config listener; `unix` defaults to a fresh socket named after the listener. */
+export interface TestListener {
+  name: string;
+  unix?: { path: string; mode?: string };
+  [key: string]: unknown;
 }
 
 export interface Dockgate {
   socketPath: string;
   /** unix://<socketPath>, for DOCKER_HOST. */
   dockerHost: string;
+  /** DOCKER_HOST of each config listener by name (with `config`); the first is `dockerHost`. */
+  hosts: Record<string, string>;
   pid: number;
   child: ChildProcess;
   /** SIGTERM, wait for exit (SIGKILL after 15 s), remove the socket directory. */
@@ -43,6 +58,11 @@ function connects(socketPath: string): Promise<boolean> {
   });
 }
 
+async function allConnect(paths: string[]): Promise<boolean> {
+  for (const p of paths) if (!existsSync(p) || !(await connects(p))) return false;
+  return true;
+}
+
 export async function startDockgate(opts: DockgateOptions): Promise<Dockgate> {
   // DOCKGATE_TEST_CLI runs another entry point with the same arguments (e.g. an installed
   // package's dist/cli/main.js, or a deliberately broken proxy to check that the tests fail).
@@ -51,13 +71,24 @@ export async function startDockgate(opts: DockgateOptions): Promise<Dockgate> {
     throw new Error(`${entry} is missing: build with \`npm run build\` (the engine globalSetup builds when src/ is newer)`);
   }
   const dir = await fs.mkdtemp('/tmp/dgg-');
-  const socketPath = path.join(dir, 'dockgate.sock');
   const policy = opts.policy === undefined ? ALLOW_ALL_BUNDLE : opts.policy;
+  let listen: string[];
+  let sockets: Record<string, string>;
+  if (opts.config) {
+    const listeners = opts.config.listeners.map((l) => ({ ...l, unix: l.unix ?? { path: path.join(dir, `${l.name}.sock`) } }));
+    const file = path.join(dir, 'dockgate.yaml');
+    await fs.writeFile(file, toYaml({ ...opts.config, listeners }));
+    listen = ['--config', file];
+    sockets = Object.fromEntries(listeners.map((l) => [l.name, l.unix.path]));
+  } else {
+    sockets = { default: path.join(dir, 'dockgate.sock') };
+    listen = ['--listen', `unix://${sockets.default}`];
+  }
+  const socketPath = Object.values(sockets)[0]!;
   const args = [
     entry,
     'serve',
-    '--listen',
-    `unix://${socketPath}`,
+    ...listen,
     '--upstream',
     opts.upstream,
     ...(policy === null ? [] : ['--policy', policy]),
@@ -100,7 +131,7 @@ export async function startDockgate(opts: DockgateOptions): Promise<Dockgate> {
       const why = spawnError ? spawnError.message : `exited with ${child.exitCode ?? child.signalCode}`;
       throw new Error(`dockgate ${args.slice(1).join(' ')} ${why} before listening:\n${logs()}`);
     }
-    if (existsSync(socketPath) && (await connects(socketPath))) break;
+    if (await allConnect(Object.values(sockets))) break;
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`dockgate did not accept connections on ${socketPath} within ${timeoutMs} ms:\n${logs()}`);
@@ -108,5 +139,6 @@ export async function startDockgate(opts: DockgateOptions): Promise<Dockgate> {
     await new Promise((r) => setTimeout(r, 50));
   }
 
-  return { socketPath, dockerHost: `unix://${socketPath}`, pid: child.pid!, child, stop, logs };
+  const hosts = Object.fromEntries(Object.entries(sockets).map(([name, p]) => [name, `unix://${p}`]));
+  return { socketPath, dockerHost: `unix://${socketPath}`, hosts, pid: child.pid!, child, stop, logs };
 }
