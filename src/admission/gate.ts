@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { canonicalizeBody, serializeJson } from '../docker/canonicalize.js';
 import type { InspectedBodyKind } from '../docker/body-kinds.js';
 import { canonicalTarget, classify, type ClassifiedRoute } from '../http/classify.js';
@@ -22,7 +23,8 @@ export interface AdmissionGateOptions {
   upstream: InspectClient;
   /** The policy in force; a function so a reload swaps it between requests. */
   evaluator: () => Evaluator;
-  identity: PolicyUserInfo & { profile?: string };
+  /** Who the caller is: fixed for the listener (unix), or per connection (the TLS client certificate). */
+  identity: PolicyUserInfo | ConnectionIdentity;
   log: Logger;
   /** The owner label's key, handed to the policy as input.ownerLabel (it stamps creates with it). */
   ownerLabel?: string;
@@ -35,6 +37,9 @@ export interface AdmissionGateOptions {
   bodyLimit?: number;
   bodyDeadlineMs?: number;
 }
+
+/** The identity of a connection (its TLS client certificate), or why it has none (refused). */
+export type ConnectionIdentity = (socket: Socket) => { ok: true; userInfo: PolicyUserInfo } | { ok: false; message: string };
 
 /** A request whose body is already complete, judged without a socket (`dockgate eval`). */
 export interface SentRequest {
@@ -49,7 +54,7 @@ export interface SentRequest {
 /** Sees the policy input and the admission of a judged request (eval prints them). */
 export type AdmissionReport = (input: PolicyInput, admission: Admission) => void;
 
-type RequestHead = Pick<IncomingMessage, 'method' | 'url' | 'headers'>;
+type RequestHead = Pick<IncomingMessage, 'method' | 'url' | 'headers'> & { socket?: Socket };
 type BodySource = () => Buffer | null | Promise<Buffer | BodyError>;
 
 export const DEFAULT_OWNER_LABEL = 'dockgate.owner';
@@ -70,15 +75,11 @@ export class AdmissionGate implements RequestGate {
   readonly maxUpgradeBody: number;
   private readonly bodyLimit: number;
   private readonly bodyDeadlineMs: number;
-  private readonly ownership: Ownership | undefined;
 
   constructor(private readonly opts: AdmissionGateOptions) {
     this.bodyLimit = opts.bodyLimit ?? 1024 * 1024;
     this.bodyDeadlineMs = opts.bodyDeadlineMs ?? 30_000;
     this.maxUpgradeBody = this.bodyLimit;
-    this.ownership = opts.ownership
-      ? new Ownership({ upstream: opts.upstream, label: opts.ownerLabel ?? DEFAULT_OWNER_LABEL, owner: opts.identity.username })
-      : undefined;
   }
 
   admit(req: IncomingMessage): Promise<GateVerdict> {
@@ -103,6 +104,10 @@ export class AdmissionGate implements RequestGate {
     if (upgrade && !route.hijack) {
       return refuse(400, 'dockgate: Connection: Upgrade is only accepted on attach, exec start and BuildKit session routes');
     }
+    // The identity is the connection's, never anything in the request.
+    const who = this.identityOf(req);
+    if (!who.ok) return refuse(403, who.message);
+    const userInfo = who.userInfo;
     const problem = framingProblem(req);
     if (problem) return refuse(problem.startsWith('Content-Encoding') ? 415 : 400, `dockgate: ${problem}`);
 
@@ -124,11 +129,18 @@ export class AdmissionGate implements RequestGate {
       object = result.value;
     }
 
-    if (this.ownership) {
+    // On a tenant listener, the caller's objects are those carrying its username (per connection
+    // on TLS listeners); a caller without a username could only own unlabelled objects: refused.
+    let ownership: Ownership | undefined;
+    if (this.opts.ownership) {
+      if (userInfo.username === '') return refuse(403, 'dockgate: request refused: this listener keeps objects per owner and the caller has no username');
+      ownership = new Ownership({ upstream: this.opts.upstream, label: this.opts.ownerLabel ?? DEFAULT_OWNER_LABEL, owner: userInfo.username });
+    }
+    if (ownership) {
       // Lists, prunes and events are scoped by the daemon itself: the owner label filter.
       let rawQuery: string | undefined;
       try {
-        rawQuery = this.ownership.scopedQuery(route);
+        rawQuery = ownership.scopedQuery(route);
       } catch (err) {
         if (!(err instanceof FilterError)) throw err;
         return refuse(400, `dockgate: ${err.message}`);
@@ -152,14 +164,14 @@ export class AdmissionGate implements RequestGate {
         query: route.query,
       },
       ...(object !== undefined ? { object } : {}),
-      userInfo: this.opts.identity,
+      userInfo,
       ...(this.opts.ownerLabel !== undefined ? { ownerLabel: this.opts.ownerLabel } : {}),
       dryRun: false,
     };
 
     try {
       await this.addLookups(input, route, object);
-      const refusal = this.ownership ? await this.ownership.check(route, input, object) : null;
+      const refusal = ownership ? await ownership.check(route, input, object) : null;
       if (refusal) {
         this.opts.log.info({ uid: input.uid, kind: route.kind, operation: route.operation, target: route.target, status: refusal.status }, 'refused by ownership');
         return refuse(refusal.status, refusal.message);
@@ -197,7 +209,7 @@ export class AdmissionGate implements RequestGate {
     report?.(input, admission);
     if (!admission.allowed) return refuse(403, denialMessage(admission.violations));
 
-    const unstamped = this.ownership?.stampProblem(route, admission.object);
+    const unstamped = ownership?.stampProblem(route, admission.object);
     if (unstamped) {
       this.opts.log.error({ uid: input.uid, kind: route.kind }, 'owner label missing after policy; request denied');
       return refuse(500, unstamped);
@@ -205,13 +217,19 @@ export class AdmissionGate implements RequestGate {
 
     if (object !== undefined) forwardBody = Buffer.from(serializeJson(admission.object as JsonValue));
     const verdict: GateVerdict = { action: 'forward', target: canonicalTarget(route), body: forwardBody };
-    const filter = this.ownership?.responseFilter(route);
+    const filter = ownership?.responseFilter(route);
     if (filter) verdict.rewrite = filter;
     if (admission.warnings.length > 0 && WARNING_RESPONSES.has(`${route.kind}:${route.operation}`)) {
       const warnings = admission.warnings.map((w) => (w.startsWith('dockgate:') ? w : `dockgate: ${w}`));
       verdict.rewrite = (status, body) => (status >= 200 && status < 300 ? appendWarnings(body, warnings) : body);
     }
     return verdict;
+  }
+
+  private identityOf(req: RequestHead): ReturnType<ConnectionIdentity> {
+    const { identity } = this.opts;
+    if (typeof identity !== 'function') return { ok: true, userInfo: identity };
+    return req.socket ? identity(req.socket) : { ok: false, message: 'dockgate: request refused: no connection to take an identity from' };
   }
 
   private async read(req: IncomingMessage): Promise<Buffer | BodyError> {

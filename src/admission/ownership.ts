@@ -100,7 +100,8 @@ export class Ownership {
   }
 
   private mine(kind: Kind, inspected: unknown): boolean {
-    return ownerOf(kind, inspected, this.opts.label) === this.opts.owner;
+    // An empty owner would own every unlabelled object.
+    return this.opts.owner !== '' && ownerOf(kind, inspected, this.opts.label) === this.opts.owner;
   }
 
   private lookUp(kind: Kind, ref: string, route: ClassifiedRoute): Promise<unknown> {

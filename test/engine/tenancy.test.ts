@@ -1,20 +1,42 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { engineContext } from '../support/context.js';
 import { clientEnv, describeResult, runCommand, runDocker, type RunOptions, type RunResult } from '../support/docker-cli.js';
 import { engineRequest, listContainers } from '../support/engine-api.js';
-import { LABEL_ARGS, uniqueName, useDockgate } from '../support/fixtures.js';
+import { startDockgateWithConfig, type ConfiguredDockgate } from '../support/dockgate.js';
+import { LABEL_ARGS, uniqueName } from '../support/fixtures.js';
 
 // Two tenants through two ownership sockets of one dockgate, on one daemon, with the embedded
 // policy (it stamps the owner label): each sees and touches only its own objects, and someone
 // else's object answers exactly as a missing one does. Checked with the docker CLI and at the daemon.
 
-const tenant = (name: string) => ({ name, identity: { username: name, groups: [] }, profile: 'baseline', ownership: true });
-const env = useDockgate({ policy: null, config: { listeners: [tenant('team-a'), tenant('team-b')] } });
+type Tenant = 'team-a' | 'team-b';
+let dockgate: ConfiguredDockgate | undefined;
+const tenant = (name: Tenant, dir: string) => ({
+  name,
+  unix: { path: path.join(dir, `${name}.sock`) },
+  identity: { username: name, groups: [] },
+  profile: 'baseline',
+  ownership: true,
+});
 
-const as = (who: 'team-a' | 'team-b', args: string[], opts?: RunOptions) => runDocker(env().dockgate.hosts[who]!, args, opts);
-const socketOf = (who: 'team-a' | 'team-b') => env().dockgate.hosts[who]!.slice('unix://'.length);
+beforeAll(async () => {
+  const { dockerHost } = engineContext();
+  dockgate = await startDockgateWithConfig({ policy: null, config: (dir) => ({ upstream: dockerHost, listeners: [tenant('team-a', dir), tenant('team-b', dir)] }) });
+});
+afterEach((t) => {
+  if (t.task.result?.state === 'fail' && dockgate) console.log(`--- dockgate log after failed test "${t.task.name}":\n${dockgate.logs().slice(-6000)}`);
+});
+afterAll(async () => {
+  await dockgate?.stop();
+});
+
+const env = () => ({ ...engineContext(), hosts: dockgate!.listeners });
+const hostOf = (who: Tenant) => env().hosts[who]!.dockerHost;
+const as = (who: Tenant, args: string[], opts?: RunOptions) => runDocker(hostOf(who), args, opts);
+const socketOf = (who: Tenant) => env().hosts[who]!.socketPath!;
 const atDaemon = (method: string, p: string, body?: string) =>
   engineRequest(env().dockerSocket, method, p, body === undefined ? {} : { body });
 
@@ -30,7 +52,7 @@ const lines = (text: string) => text.split('\n').filter((l) => l !== '').sort();
  * What a tenant's failed command prints, with the object's name made generic (and without the
  * CLI's racy log lines, e.g. cp's tar writer noticing the closed upload).
  */
-async function failure(who: 'team-a' | 'team-b', args: string[], name: string): Promise<string> {
+async function failure(who: Tenant, args: string[], name: string): Promise<string> {
   const res = await as(who, args);
   expect(res.code, describeResult(res)).not.toBe(0);
   return res.stderr.split(name).join('<name>').split('\n').filter((l) => !l.startsWith('time=')).join('\n');
@@ -246,10 +268,10 @@ describe('ownership: two compose projects with the same name', () => {
   const COMPOSE = process.env.DOCKGATE_TEST_COMPOSE ?? '/usr/bin/docker-compose';
   const project = `dgtt${randomBytes(4).toString('hex')}`;
   let dir: string;
-  const compose = (who: 'team-a' | 'team-b', args: string[]) =>
+  const compose = (who: Tenant, args: string[]) =>
     runCommand(COMPOSE, ['-p', project, ...args], {
       cwd: dir,
-      env: clientEnv(env().dockgate.hosts[who]!, { COMPOSE_INTERACTIVE_NO_CLI: '1' }),
+      env: clientEnv(hostOf(who), { COMPOSE_INTERACTIVE_NO_CLI: '1' }),
       timeoutMs: 120_000,
     });
   const projectContainers = () => listContainers(env().dockerSocket, { label: [`com.docker.compose.project=${project}`] });

@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { stringify as toYaml } from 'yaml';
 import { ALLOW_ALL_BUNDLE } from './policy-bundle.js';
 import { CLI_ENTRY, REPO_ROOT, nodeBinary } from './repo.js';
 
@@ -19,32 +18,20 @@ export interface DockgateOptions {
   env?: Record<string, string>;
   /** How long to wait for the socket to accept connections. */
   startTimeoutMs?: number;
-  /**
-   * Serve with a config file (`--config`) instead of `--listen`: these settings, and listeners
-   * whose `unix.path` is filled in (a socket per listener in the temp directory) when omitted.
-   */
-  config?: { listeners: TestListener[]; [key: string]: unknown };
-}
-
-/** A config listener; `unix` defaults to a fresh socket named after the listener. */
-export interface TestListener {
-  name: string;
-  unix?: { path: string; mode?: string };
-  [key: string]: unknown;
 }
 
 export interface Dockgate {
   socketPath: string;
   /** unix://<socketPath>, for DOCKER_HOST. */
   dockerHost: string;
-  /** DOCKER_HOST of each config listener by name (with `config`); the first is `dockerHost`. */
-  hosts: Record<string, string>;
   pid: number;
   child: ChildProcess;
   /** SIGTERM, wait for exit (SIGKILL after 15 s), remove the socket directory. */
   stop(): Promise<void>;
   /** Everything dockgate wrote to stdout and stderr so far. */
   logs(): string;
+  /** Resolves once the output matches (logs are written asynchronously); rejects after timeoutMs. */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<void>;
 }
 
 function connects(socketPath: string): Promise<boolean> {
@@ -58,42 +45,26 @@ function connects(socketPath: string): Promise<boolean> {
   });
 }
 
-async function allConnect(paths: string[]): Promise<boolean> {
-  for (const p of paths) if (!existsSync(p) || !(await connects(p))) return false;
-  return true;
+export async function startDockgate(opts: DockgateOptions): Promise<Dockgate> {
+  const dir = await fs.mkdtemp('/tmp/dgg-');
+  const socketPath = path.join(dir, 'dockgate.sock');
+  const policy = opts.policy === undefined ? ALLOW_ALL_BUNDLE : opts.policy;
+  const args = ['--listen', `unix://${socketPath}`, '--upstream', opts.upstream, ...(policy === null ? [] : ['--policy', policy]), ...(opts.extraArgs ?? [])];
+  const proc = await launch(args, dir, opts, async () => existsSync(socketPath) && (await connects(socketPath)));
+  return { ...proc, socketPath, dockerHost: `unix://${socketPath}` };
 }
 
-export async function startDockgate(opts: DockgateOptions): Promise<Dockgate> {
+type Launched = Omit<Dockgate, 'socketPath' | 'dockerHost'>;
+
+// Spawns `dockgate serve ARGS` and polls `ready` (given the output so far) until it says yes.
+async function launch(serveArgs: string[], dir: string, opts: Pick<DockgateOptions, 'env' | 'startTimeoutMs'>, ready: (logs: string) => Promise<boolean>): Promise<Launched> {
   // DOCKGATE_TEST_CLI runs another entry point with the same arguments (e.g. an installed
   // package's dist/cli/main.js, or a deliberately broken proxy to check that the tests fail).
   const entry = process.env.DOCKGATE_TEST_CLI ?? CLI_ENTRY;
   if (!existsSync(entry)) {
     throw new Error(`${entry} is missing: build with \`npm run build\` (the engine globalSetup builds when src/ is newer)`);
   }
-  const dir = await fs.mkdtemp('/tmp/dgg-');
-  const policy = opts.policy === undefined ? ALLOW_ALL_BUNDLE : opts.policy;
-  let listen: string[];
-  let sockets: Record<string, string>;
-  if (opts.config) {
-    const listeners = opts.config.listeners.map((l) => ({ ...l, unix: l.unix ?? { path: path.join(dir, `${l.name}.sock`) } }));
-    const file = path.join(dir, 'dockgate.yaml');
-    await fs.writeFile(file, toYaml({ ...opts.config, listeners }));
-    listen = ['--config', file];
-    sockets = Object.fromEntries(listeners.map((l) => [l.name, l.unix.path]));
-  } else {
-    sockets = { default: path.join(dir, 'dockgate.sock') };
-    listen = ['--listen', `unix://${sockets.default}`];
-  }
-  const socketPath = Object.values(sockets)[0]!;
-  const args = [
-    entry,
-    'serve',
-    ...listen,
-    '--upstream',
-    opts.upstream,
-    ...(policy === null ? [] : ['--policy', policy]),
-    ...(opts.extraArgs ?? []),
-  ];
+  const args = [entry, 'serve', ...serveArgs];
   const child = spawn(nodeBinary(), args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...opts.env },
@@ -131,14 +102,72 @@ export async function startDockgate(opts: DockgateOptions): Promise<Dockgate> {
       const why = spawnError ? spawnError.message : `exited with ${child.exitCode ?? child.signalCode}`;
       throw new Error(`dockgate ${args.slice(1).join(' ')} ${why} before listening:\n${logs()}`);
     }
-    if (await allConnect(Object.values(sockets))) break;
+    if (await ready(logs())) break;
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`dockgate did not accept connections on ${socketPath} within ${timeoutMs} ms:\n${logs()}`);
+      throw new Error(`dockgate ${args.slice(1).join(' ')} was not ready within ${timeoutMs} ms:\n${logs()}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+  const waitForLog = async (pattern: RegExp, waitMs = 10_000) => {
+    const until = Date.now() + waitMs;
+    while (!pattern.test(logs())) {
+      if (Date.now() > until) throw new Error(`dockgate's log did not show ${pattern} within ${waitMs} ms:\n${logs().slice(-4000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  return { pid: child.pid!, child, stop, logs, waitForLog };
+}
 
-  const hosts = Object.fromEntries(Object.entries(sockets).map(([name, p]) => [name, `unix://${p}`]));
-  return { socketPath, dockerHost: `unix://${socketPath}`, hosts, pid: child.pid!, child, stop, logs };
+/** Where each listener of a config-file dockgate listens, from its "dockgate listening" log lines. */
+export interface ListenerAddress {
+  /** unix://… or tcp://host:port, for DOCKER_HOST. */
+  dockerHost: string;
+  socketPath?: string;
+  host?: string;
+  port?: number;
+}
+
+export interface ConfiguredDockgate extends Omit<Dockgate, 'socketPath' | 'dockerHost'> {
+  /** By listener name. */
+  listeners: Record<string, ListenerAddress>;
+  /** The directory the config file is in (removed by stop()); also for unix sockets of the test. */
+  dir: string;
+}
+
+export interface ConfiguredDockgateOptions extends Omit<DockgateOptions, 'upstream'> {
+  /** The whole config (upstream included), written as the YAML file `serve --config` reads. */
+  config: (dir: string) => Record<string, unknown>;
+}
+
+function listeningLines(logs: string): Record<string, ListenerAddress> {
+  const out: Record<string, ListenerAddress> = {};
+  for (const line of logs.split('\n')) {
+    if (!line.includes('dockgate listening')) continue;
+    const entry = JSON.parse(line) as { listener: string; socket?: string; address?: string };
+    if (entry.socket) out[entry.listener] = { dockerHost: `unix://${entry.socket}`, socketPath: entry.socket };
+    else if (entry.address) {
+      const colon = entry.address.lastIndexOf(':');
+      out[entry.listener] = { dockerHost: `tcp://${entry.address}`, host: entry.address.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(entry.address.slice(colon + 1)) };
+    }
+  }
+  return out;
+}
+
+/** dockgate serve --config FILE, ready once every listener of the config has said where it listens. */
+export async function startDockgateWithConfig(opts: ConfiguredDockgateOptions): Promise<ConfiguredDockgate> {
+  const dir = await fs.mkdtemp('/tmp/dgg-');
+  const config = opts.config(dir);
+  const file = path.join(dir, 'dockgate.yaml');
+  // JSON is YAML: the file is exactly the object the test built.
+  await fs.writeFile(file, JSON.stringify(config, null, 2));
+  const wanted = (config.listeners as { name: string }[]).map((l) => l.name);
+  const policy = opts.policy === undefined ? ALLOW_ALL_BUNDLE : opts.policy;
+  const args = ['--config', file, ...(policy === null ? [] : ['--policy', policy]), ...(opts.extraArgs ?? [])];
+  let listeners: Record<string, ListenerAddress> = {};
+  const proc = await launch(args, dir, opts, async (logs) => {
+    listeners = listeningLines(logs);
+    return wanted.every((n) => listeners[n] !== undefined);
+  });
+  return { ...proc, listeners, dir };
 }
