@@ -5,6 +5,7 @@ import { canonicalizeBody, serializeJson } from '../docker/canonicalize.js';
 import type { InspectedBodyKind } from '../docker/body-kinds.js';
 import { canonicalTarget, classify, type ClassifiedRoute } from '../http/classify.js';
 import { parseQuery } from '../http/query.js';
+import type { DecisionRecord } from '../decision-log/decision-logger.js';
 import type { Logger } from '../log/logger.js';
 import type { JsonValue, PolicyInput, PolicyUserInfo } from '../policy/contract.js';
 import { PolicyError } from '../policy/policy-error.js';
@@ -36,6 +37,8 @@ export interface AdmissionGateOptions {
   /** Largest judged JSON body (the daemon's bodies are a few KiB). */
   bodyLimit?: number;
   bodyDeadlineMs?: number;
+  /** Sees every evaluated decision (decision-log shipping); called synchronously. */
+  decisionLog?: (record: DecisionRecord) => void;
 }
 
 /** The identity of a connection (its TLS client certificate), or why it has none (refused). */
@@ -183,11 +186,15 @@ export class AdmissionGate implements RequestGate {
     }
 
     let admission;
+    // One evaluator for the whole decision: a policy reload in between does not mix policies.
+    const evaluator = this.opts.evaluator();
+    const path = (evaluator as { entrypoint?: string }).entrypoint;
     try {
-      admission = decide(this.opts.evaluator(), input);
+      admission = decide(evaluator, input);
     } catch (err) {
       const message = err instanceof PolicyError ? err.message : `unexpected error: ${(err as Error).message}`;
       this.opts.log.error({ uid: input.uid, kind: route.kind, operation: route.operation, err: message }, 'policy evaluation failed; request denied');
+      this.opts.decisionLog?.({ input, error: message, path, revision: (evaluator as { revision?: string }).revision });
       return refuse(500, `dockgate: request refused: the policy could not be evaluated (${message})`);
     }
     this.opts.log.info(
@@ -206,6 +213,7 @@ export class AdmissionGate implements RequestGate {
       },
       'admission decision',
     );
+    this.opts.decisionLog?.({ input, admission, path, revision: admission.revision });
     report?.(input, admission);
     if (!admission.allowed) return refuse(403, denialMessage(admission.violations));
 

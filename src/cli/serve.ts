@@ -6,8 +6,10 @@ import { certificateIdentity, listenTcp, logRefusedHandshakes, mutualTlsOptions 
 import { ListenerError, listenUnix } from '../listener/unix-socket.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { AdmissionGate } from '../admission/gate.js';
+import { DecisionLogger } from '../decision-log/decision-logger.js';
 import type { PolicyUserInfo } from '../policy/contract.js';
 import { startPolicyDistribution } from '../policy/distribution.js';
+import { packageVersion } from './version.js';
 import { createProxyServer, type ProxyServer } from '../proxy/server.js';
 import { parseUpstream } from '../upstream/address.js';
 import { Upstream } from '../upstream/client.js';
@@ -68,6 +70,8 @@ export async function serve(config: DockgateConfig): Promise<number> {
   }
   const policy = await startPolicyDistribution({ config, log });
   const { store } = policy;
+  const decisionLogger = config.decisionLogs ? new DecisionLogger({ config: config.decisionLogs, log, version: packageVersion() }) : undefined;
+  const decisionLog = decisionLogger ? { decisionLog: decisionLogger.record.bind(decisionLogger) } : {};
   const upstream = new Upstream(upstreamAddress);
 
   // One http.Server per listener: a caller's identity is a property of the connection it came in
@@ -84,6 +88,7 @@ export async function serve(config: DockgateConfig): Promise<number> {
       log: listenerLog,
       ownerLabel: config.ownerLabel,
       ...(l.ownership ? { ownership: true } : {}),
+      ...decisionLog,
     });
     const proxy = createProxyServer({
       upstream,
@@ -103,6 +108,7 @@ export async function serve(config: DockgateConfig): Promise<number> {
     for (const l of config.listeners) started.push(await start(l));
   } catch (err) {
     policy.close();
+    await decisionLogger?.close();
     for (const s of started) {
       s.proxy.server.close();
       await s.close();
@@ -122,11 +128,14 @@ export async function serve(config: DockgateConfig): Promise<number> {
           await s.close();
           await s.proxy.shutdown(config.shutdownGraceSeconds * 1000);
         }),
-      ).then(() => {
-        log.info('stopped');
-        log.flush();
-        resolve(0);
-      });
+      )
+        // Decisions made until the end are shipped (one last upload attempt) before exiting.
+        .then(() => decisionLogger?.close())
+        .then(() => {
+          log.info('stopped');
+          log.flush();
+          resolve(0);
+        });
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
