@@ -159,6 +159,8 @@ export class AdmissionGate implements RequestGate {
     this.opts.log.info(
       {
         uid: input.uid,
+        // Who asked: on a TLS listener each connection has its own identity.
+        username: userInfo.username,
         method,
         path: route.path,
         kind: route.kind,
