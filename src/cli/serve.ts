@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import type { DockgateConfig, ListenerConfig } from '../config/config.js';
 import { ListenerError, listenUnix, type BoundUnixSocket } from '../listener/unix-socket.js';
-import { createLogger } from '../log/logger.js';
+import { createLoggerFor } from '../log/logger.js';
 import { AdmissionGate } from '../admission/gate.js';
 import { loadPolicy } from '../policy/default-policy.js';
 import type { PolicyEngine } from '../policy/engine.js';
@@ -34,7 +34,7 @@ async function startListener(l: ListenerConfig, proxy: ProxyServer): Promise<Bou
 
 /** Runs the proxy until SIGINT/SIGTERM. Resolves with the process exit code. */
 export async function serve(config: DockgateConfig): Promise<number> {
-  const log = createLogger(config.logLevel);
+  const log = await createLoggerFor(config.logFormat, config.logLevel);
   const upstreamAddress = parseUpstream(config.upstream);
   for (const l of config.listeners) {
     if (upstreamAddress.kind === 'unix' && upstreamAddress.socketPath === l.unix.path) {
@@ -46,6 +46,7 @@ export async function serve(config: DockgateConfig): Promise<number> {
     ...(config.policyEntrypoint !== undefined ? { entrypoint: config.policyEntrypoint } : {}),
   });
   log.info({ entrypoint: engine.entrypoint, revision: engine.revision, bundle: config.policy ?? 'embedded' }, 'policy loaded');
+  if (config.mode === 'audit') log.warn({ mode: 'audit' }, 'audit mode: policy denials are logged and counted, not enforced');
   const upstream = new Upstream(upstreamAddress);
 
   // One http.Server per listener: a listener's identity is a property of the socket it came in on.
@@ -64,6 +65,7 @@ export async function serve(config: DockgateConfig): Promise<number> {
           ...(l.profile !== undefined ? { profile: l.profile } : {}),
         },
         log: listenerLog,
+        mode: config.mode,
       });
       const proxy = createProxyServer({ upstream, gate, log: listenerLog });
       started.push({ proxy, bound: await startListener(l, proxy) });

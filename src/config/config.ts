@@ -2,9 +2,15 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { validateConfigDocument, type SchemaProblem } from './schema.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export type RolloutMode = 'enforce' | 'audit';
+export type LogFormat = 'json' | 'pretty';
+
+export type AdminAddress = { kind: 'tcp'; host: string; port: number; url: string } | { kind: 'unix'; path: string; url: string };
 
 export interface Identity {
   username: string;
@@ -25,12 +31,31 @@ export interface DockgateConfig {
   policy?: string;
   /** Entrypoint to evaluate; default: the bundle's only one, else dockgate/admission/decision. */
   policyEntrypoint?: string;
+  /** enforce: denials refuse; audit: denials are only logged and counted (rollout). */
+  mode: RolloutMode;
   logLevel: LogLevel;
+  logFormat: LogFormat;
+  /** Where /metrics, /healthz and /readyz are served; undefined = nowhere. */
+  admin?: AdminAddress;
   /** How long hijacked streams may run on after SIGTERM before they are cut. */
   shutdownGraceSeconds: number;
 }
 
-export class ConfigError extends Error {}
+/** A config that must not start; `problems` are the schema's findings, path by path. */
+export class ConfigError extends Error {
+  readonly problems: SchemaProblem[];
+  constructor(message: string, problems: SchemaProblem[] = []) {
+    super(problems.length === 0 ? message : `${message}:\n${problems.map((p) => `  ${p.path}: ${p.reason}`).join('\n')}`);
+    this.problems = problems;
+  }
+
+  /** One problem at one place (a flag or a JSON path), said in one line. */
+  static at(where: string, reason: string): ConfigError {
+    const e = new ConfigError(`${where}: ${reason}`);
+    (e as { problems: SchemaProblem[] }).problems = [{ path: where, reason }];
+    return e;
+  }
+}
 
 export const DEFAULT_SOCKET_MODE = 0o660;
 
@@ -50,8 +75,24 @@ export function defaultListenPath(env: NodeJS.ProcessEnv = process.env): string 
 
 export function parseMode(value: unknown, where: string): number {
   const text = typeof value === 'number' ? value.toString(8) : String(value);
-  if (!/^0?[0-7]{3}$/.test(text)) throw new ConfigError(`${where}: socket mode must be octal like "0660", got ${JSON.stringify(value)}`);
+  if (!/^0?[0-7]{3}$/.test(text)) throw ConfigError.at(where, `socket mode must be octal like "0660", got ${JSON.stringify(value)}`);
   return parseInt(text, 8);
+}
+
+/**
+ * The admin listener: TCP on a loopback address (metrics and health are for the host's own
+ * scraper or a sidecar, not the network), or a unix socket.
+ */
+export function parseAdminAddress(value: string, where: string): AdminAddress {
+  const bad = (reason: string) => ConfigError.at(where, reason);
+  if (value.startsWith('unix://')) {
+    const socketPath = value.slice('unix://'.length);
+    if (!socketPath.startsWith('/')) throw bad(`the socket path must be absolute, got ${JSON.stringify(value)}`);
+    return { kind: 'unix', path: socketPath, url: value };
+  }
+  const m = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]):(\d{1,5})$/.exec(value);
+  if (!m || Number(m[2]) > 65535) throw bad(`expected a loopback HOST:PORT like 127.0.0.1:9323, or unix:///path, got ${JSON.stringify(value)}`);
+  return { kind: 'tcp', host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]), url: value };
 }
 
 function defaultIdentity(): Identity {
@@ -68,49 +109,51 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): DockgateCon
         identity: defaultIdentity(),
       },
     ],
+    mode: 'enforce',
     logLevel: 'info',
+    logFormat: 'json',
     shutdownGraceSeconds: 10,
   };
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+type RawDoc = {
+  upstream?: string;
+  policy?: string;
+  policyEntrypoint?: string;
+  mode?: RolloutMode;
+  logLevel?: LogLevel;
+  logFormat?: LogFormat;
+  admin?: string;
+  shutdownGraceSeconds?: number;
+  listeners?: RawListener[];
+};
+type RawListener = {
+  name: string;
+  unix: { path: string; mode?: string | number; owner?: string | number; group?: string | number };
+  identity?: { username: string; groups?: string[] };
+  profile?: string;
+};
 
-function parseListener(raw: unknown, i: number): ListenerConfig {
-  const where = `listeners[${i}]`;
-  if (!isRecord(raw)) throw new ConfigError(`${where}: must be a mapping`);
-  if (typeof raw.name !== 'string' || raw.name === '') throw new ConfigError(`${where}.name: required string`);
-  const unix = raw.unix;
-  if (!isRecord(unix) || typeof unix.path !== 'string' || !unix.path.startsWith('/')) {
-    throw new ConfigError(`${where}.unix.path: required absolute path`);
-  }
-  const identityRaw = raw.identity ?? { username: raw.name, groups: [] };
-  if (!isRecord(identityRaw) || typeof identityRaw.username !== 'string') {
-    throw new ConfigError(`${where}.identity.username: required string`);
-  }
-  const groups = identityRaw.groups ?? [];
-  if (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string')) {
-    throw new ConfigError(`${where}.identity.groups: must be a list of strings`);
-  }
-  const listener: ListenerConfig = {
+function toListener(raw: RawListener, i: number): ListenerConfig {
+  const { unix } = raw;
+  return {
     name: raw.name,
     unix: {
       path: unix.path,
-      mode: unix.mode === undefined ? DEFAULT_SOCKET_MODE : parseMode(unix.mode, `${where}.unix.mode`),
-      ...(unix.owner !== undefined ? { owner: unix.owner as string | number } : {}),
-      ...(unix.group !== undefined ? { group: unix.group as string | number } : {}),
+      mode: unix.mode === undefined ? DEFAULT_SOCKET_MODE : parseMode(unix.mode, `$.listeners[${i}].unix.mode`),
+      ...(unix.owner !== undefined ? { owner: unix.owner } : {}),
+      ...(unix.group !== undefined ? { group: unix.group } : {}),
     },
-    identity: { username: identityRaw.username, groups: groups as string[] },
+    identity: { username: raw.identity?.username ?? raw.name, groups: raw.identity?.groups ?? [] },
+    ...(raw.profile !== undefined ? { profile: raw.profile } : {}),
   };
-  if (raw.profile !== undefined) {
-    if (typeof raw.profile !== 'string') throw new ConfigError(`${where}.profile: must be a string`);
-    listener.profile = raw.profile;
-  }
-  return listener;
 }
 
-/** Reads a YAML config file onto the defaults. Unknown top-level keys are errors, not ignored. */
+/**
+ * Reads a YAML config file onto the defaults. The document is checked against
+ * config/dockgate.schema.json first (unknown keys are errors, not ignored); every problem is
+ * reported with its JSON path.
+ */
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): DockgateConfig {
   let doc: unknown;
   try {
@@ -119,45 +162,31 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
     throw new ConfigError(`${file}: ${(err as Error).message}`);
   }
   if (doc === null || doc === undefined) doc = {};
-  if (!isRecord(doc)) throw new ConfigError(`${file}: the top level must be a mapping`);
-  const known = new Set(['upstream', 'listeners', 'policy', 'policyEntrypoint', 'logLevel', 'shutdownGraceSeconds']);
-  for (const key of Object.keys(doc)) {
-    if (!known.has(key)) throw new ConfigError(`${file}: unknown setting "${key}"`);
-  }
+  const problems = validateConfigDocument(doc);
+  if (problems.length > 0) throw new ConfigError(`${file}: invalid configuration`, problems);
+  const raw = doc as RawDoc;
   const config = defaultConfig(env);
-  if (doc.upstream !== undefined) {
-    if (typeof doc.upstream !== 'string') throw new ConfigError(`${file}: upstream must be a string`);
-    config.upstream = doc.upstream;
+  try {
+    if (raw.upstream !== undefined) config.upstream = raw.upstream;
+    if (raw.listeners !== undefined) config.listeners = raw.listeners.map(toListener);
+    if (raw.policy !== undefined) config.policy = path.resolve(path.dirname(file), raw.policy);
+    if (raw.policyEntrypoint !== undefined) config.policyEntrypoint = raw.policyEntrypoint;
+    if (raw.mode !== undefined) config.mode = raw.mode;
+    if (raw.logLevel !== undefined) config.logLevel = raw.logLevel;
+    if (raw.logFormat !== undefined) config.logFormat = raw.logFormat;
+    if (raw.admin !== undefined) config.admin = parseAdminAddress(raw.admin, '$.admin');
+    if (raw.shutdownGraceSeconds !== undefined) config.shutdownGraceSeconds = raw.shutdownGraceSeconds;
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`${file}: invalid configuration`, err.problems);
+    throw err;
   }
-  if (doc.listeners !== undefined) {
-    if (!Array.isArray(doc.listeners) || doc.listeners.length === 0) {
-      throw new ConfigError(`${file}: listeners must be a non-empty list`);
+  const names = new Set<string>();
+  config.listeners.forEach((l, i) => {
+    if (names.has(l.name)) {
+      throw new ConfigError(`${file}: invalid configuration`, [{ path: `$.listeners[${i}].name`, reason: `listener name "${l.name}" is used twice` }]);
     }
-    config.listeners = doc.listeners.map(parseListener);
-    const names = new Set<string>();
-    for (const l of config.listeners) {
-      if (names.has(l.name)) throw new ConfigError(`${file}: listener name "${l.name}" is used twice`);
-      names.add(l.name);
-    }
-  }
-  if (doc.policy !== undefined) {
-    if (typeof doc.policy !== 'string') throw new ConfigError(`${file}: policy must be a path`);
-    config.policy = path.resolve(path.dirname(file), doc.policy);
-  }
-  if (doc.policyEntrypoint !== undefined) {
-    if (typeof doc.policyEntrypoint !== 'string') throw new ConfigError(`${file}: policyEntrypoint must be a string`);
-    config.policyEntrypoint = doc.policyEntrypoint;
-  }
-  if (doc.logLevel !== undefined) {
-    if (!LOG_LEVELS.includes(doc.logLevel as LogLevel)) throw new ConfigError(`${file}: logLevel must be one of ${LOG_LEVELS.join(', ')}`);
-    config.logLevel = doc.logLevel as LogLevel;
-  }
-  if (doc.shutdownGraceSeconds !== undefined) {
-    if (typeof doc.shutdownGraceSeconds !== 'number' || doc.shutdownGraceSeconds < 0) {
-      throw new ConfigError(`${file}: shutdownGraceSeconds must be a non-negative number`);
-    }
-    config.shutdownGraceSeconds = doc.shutdownGraceSeconds;
-  }
+    names.add(l.name);
+  });
   return config;
 }
 
@@ -168,6 +197,9 @@ export interface CliOverrides {
   entrypoint?: string;
   socketMode?: string;
   logLevel?: string;
+  logFormat?: string;
+  mode?: string;
+  admin?: string;
 }
 
 /** Flags win over the file: --listen replaces the file's listeners with one named "default". */
@@ -187,5 +219,14 @@ export function applyOverrides(config: DockgateConfig, o: CliOverrides, listenPa
     if (!LOG_LEVELS.includes(o.logLevel as LogLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
     out.logLevel = o.logLevel as LogLevel;
   }
+  if (o.logFormat !== undefined) {
+    if (o.logFormat !== 'json' && o.logFormat !== 'pretty') throw new ConfigError('--log-format must be json or pretty');
+    out.logFormat = o.logFormat;
+  }
+  if (o.mode !== undefined) {
+    if (o.mode !== 'enforce' && o.mode !== 'audit') throw new ConfigError('--mode must be enforce or audit');
+    out.mode = o.mode;
+  }
+  if (o.admin !== undefined) out.admin = parseAdminAddress(o.admin, '--admin');
   return out;
 }

@@ -18,6 +18,8 @@ export interface DockgateOptions {
   env?: Record<string, string>;
   /** How long to wait for the socket to accept connections. */
   startTimeoutMs?: number;
+  /** Serve the admin listener (/metrics, /healthz, /readyz) on a unix socket next to the proxy's. */
+  admin?: boolean;
 }
 
 export interface Dockgate {
@@ -26,10 +28,37 @@ export interface Dockgate {
   dockerHost: string;
   pid: number;
   child: ChildProcess;
+  /** The admin listener's socket when started with `admin: true`. */
+  adminSocket?: string;
+  /** Resolves when the process has exited, with its status. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGTERM, wait for exit (SIGKILL after 15 s), remove the socket directory. */
   stop(): Promise<void>;
   /** Everything dockgate wrote to stdout and stderr so far. */
   logs(): string;
+  /** The JSON log lines so far, parsed (other output is skipped). */
+  logRecords(): LogRecord[];
+  /**
+   * The first log record matching `pred`, once it has arrived: dockgate writes its log
+   * asynchronously, so a line may reach the pipe after the client already has its answer.
+   */
+  waitForRecord(pred: (r: LogRecord) => boolean, timeoutMs?: number): Promise<LogRecord>;
+}
+
+export type LogRecord = Record<string, unknown> & { msg?: string; level?: number };
+
+/** The JSON lines of a pino log. */
+export function parseLogRecords(text: string): LogRecord[] {
+  const out: LogRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as LogRecord);
+    } catch {
+      // a line cut by a still-running write
+    }
+  }
+  return out;
 }
 
 function connects(socketPath: string): Promise<boolean> {
@@ -52,6 +81,7 @@ export async function startDockgate(opts: DockgateOptions): Promise<Dockgate> {
   }
   const dir = await fs.mkdtemp('/tmp/dgg-');
   const socketPath = path.join(dir, 'dockgate.sock');
+  const adminSocket = opts.admin ? path.join(dir, 'admin.sock') : undefined;
   const policy = opts.policy === undefined ? ALLOW_ALL_BUNDLE : opts.policy;
   const args = [
     entry,
@@ -61,6 +91,7 @@ export async function startDockgate(opts: DockgateOptions): Promise<Dockgate> {
     '--upstream',
     opts.upstream,
     ...(policy === null ? [] : ['--policy', policy]),
+    ...(adminSocket !== undefined ? ['--admin', `unix://${adminSocket}`] : []),
     ...(opts.extraArgs ?? []),
   ];
   const child = spawn(nodeBinary(), args, {
@@ -74,7 +105,9 @@ export async function startDockgate(opts: DockgateOptions): Promise<Dockgate> {
   const logs = () => Buffer.concat(output).toString('utf8');
   let spawnError: Error | undefined;
   child.once('error', (e) => (spawnError = e));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const running = () => child.exitCode === null && child.signalCode === null;
 
   const stop = async () => {
@@ -100,7 +133,7 @@ export async function startDockgate(opts: DockgateOptions): Promise<Dockgate> {
       const why = spawnError ? spawnError.message : `exited with ${child.exitCode ?? child.signalCode}`;
       throw new Error(`dockgate ${args.slice(1).join(' ')} ${why} before listening:\n${logs()}`);
     }
-    if (existsSync(socketPath) && (await connects(socketPath))) break;
+    if (existsSync(socketPath) && (await connects(socketPath)) && (adminSocket === undefined || (await connects(adminSocket)))) break;
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`dockgate did not accept connections on ${socketPath} within ${timeoutMs} ms:\n${logs()}`);
@@ -108,5 +141,24 @@ export async function startDockgate(opts: DockgateOptions): Promise<Dockgate> {
     await new Promise((r) => setTimeout(r, 50));
   }
 
-  return { socketPath, dockerHost: `unix://${socketPath}`, pid: child.pid!, child, stop, logs };
+  return {
+    socketPath,
+    dockerHost: `unix://${socketPath}`,
+    pid: child.pid!,
+    child,
+    ...(adminSocket !== undefined ? { adminSocket } : {}),
+    exited,
+    stop,
+    logs,
+    logRecords: () => parseLogRecords(logs()),
+    async waitForRecord(pred, waitMs = 10_000) {
+      const until = Date.now() + waitMs;
+      for (;;) {
+        const found = parseLogRecords(logs()).find(pred);
+        if (found) return found;
+        if (Date.now() > until) throw new Error(`no matching log record within ${waitMs} ms; log so far:\n${logs().slice(-4000)}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+  };
 }
