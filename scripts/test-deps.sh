@@ -16,6 +16,7 @@ packages=(
   bsdutils         # script(1): pseudo-terminal for `docker run -t` / `exec -it` tests
   tar              # builds the test image's rootfs archive
   ca-certificates  # npm and the Go module proxy over HTTPS
+  systemd          # systemd-analyze: verifies deploy/systemd/dockgate.service (nothing is started)
 )
 
 if [[ "${1:-}" == "--print" ]]; then

@@ -3,8 +3,7 @@ import type { DockgateConfig, ListenerConfig } from '../config/config.js';
 import { ListenerError, listenUnix, type BoundUnixSocket } from '../listener/unix-socket.js';
 import { createLoggerFor } from '../log/logger.js';
 import { AdmissionGate } from '../admission/gate.js';
-import { loadPolicy } from '../policy/default-policy.js';
-import type { PolicyEngine } from '../policy/engine.js';
+import { startPolicyDistribution } from '../policy/distribution.js';
 import { createProxyServer, type ProxyServer } from '../proxy/server.js';
 import { parseUpstream } from '../upstream/address.js';
 import { Upstream } from '../upstream/client.js';
@@ -41,11 +40,8 @@ export async function serve(config: DockgateConfig): Promise<number> {
       throw new ListenerError(`listener ${l.name} would listen on the upstream socket ${l.unix.path} itself`);
     }
   }
-  const engine: PolicyEngine = await loadPolicy({
-    ...(config.policy !== undefined ? { bundle: config.policy } : {}),
-    ...(config.policyEntrypoint !== undefined ? { entrypoint: config.policyEntrypoint } : {}),
-  });
-  log.info({ entrypoint: engine.entrypoint, revision: engine.revision, bundle: config.policy ?? 'embedded' }, 'policy loaded');
+  const policy = await startPolicyDistribution({ config, log });
+  const { store } = policy;
   if (config.mode === 'audit') log.warn({ mode: 'audit' }, 'audit mode: policy denials are logged and counted, not enforced');
   const upstream = new Upstream(upstreamAddress);
 
@@ -56,7 +52,7 @@ export async function serve(config: DockgateConfig): Promise<number> {
       const listenerLog = log.child({ listener: l.name });
       const gate = new AdmissionGate({
         upstream,
-        evaluator: () => engine,
+        evaluator: () => store.current(),
         identity: {
           username: l.identity.username,
           groups: l.identity.groups,
@@ -72,6 +68,7 @@ export async function serve(config: DockgateConfig): Promise<number> {
       log.info({ listener: l.name, socket: l.unix.path, upstream: config.upstream }, `dockgate listening; use DOCKER_HOST=unix://${l.unix.path}`);
     }
   } catch (err) {
+    policy.close();
     for (const s of started) {
       s.proxy.server.close();
       await s.bound.remove();
@@ -85,6 +82,7 @@ export async function serve(config: DockgateConfig): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'shutting down');
+      policy.close();
       void Promise.all(
         started.map(async (s) => {
           await s.bound.remove();

@@ -5,7 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import type { JsonObject } from './contract.js';
 import { PolicyError, describeThrown } from './policy-error.js';
-import { readTar } from './tar.js';
+import { readTar, type TarEntry } from './tar.js';
 
 export interface BundleWasmEntry {
   entrypoint: string;
@@ -25,6 +25,10 @@ export interface PolicyBundle {
   /** The bundle's data.json (parameters' defaults); undefined for a bare module. */
   data: JsonObject | undefined;
   manifest: BundleManifest | undefined;
+  /** Every file of an archive as it was stored (signature verification hashes these). */
+  files: readonly TarEntry[];
+  /** The archive's `.signatures.json`, if it is signed (verified by bundle-signature.ts). */
+  signatures: Buffer | undefined;
 }
 
 export interface BundleLimits {
@@ -47,6 +51,7 @@ const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d]; // "\0asm"
 const WASM_PATH = 'policy.wasm';
 const DATA_PATH = 'data.json';
 const MANIFEST_PATH = '.manifest';
+export const SIGNATURES_PATH = '.signatures.json';
 
 function fail(message: string, cause?: unknown): never {
   throw new PolicyError('load', message, cause === undefined ? undefined : { cause });
@@ -98,44 +103,53 @@ function parseArchive(gz: Buffer, limits: BundleLimits): PolicyBundle {
   let wasm: Buffer | undefined;
   let data: JsonObject | undefined;
   let manifest: BundleManifest | undefined;
+  let signatures: Buffer | undefined;
   for (const { path, data: bytes } of entries) {
     if (path === WASM_PATH) wasm = bytes;
     else if (path === DATA_PATH) data = parseJsonObject(bytes, DATA_PATH) as JsonObject;
     else if (path === MANIFEST_PATH) manifest = checkManifest(parseJsonObject(bytes, MANIFEST_PATH));
     else if (path.endsWith('.rego')) continue; // sources travel with the bundle; the wasm is what runs
-    else if (path === '.signatures.json') fail('bundle is signed, but dockgate does not verify bundle signatures; build it without --signing-key');
+    else if (path === SIGNATURES_PATH) signatures = bytes;
     else fail(`bundle holds unexpected file ${JSON.stringify(path)} (expected ${WASM_PATH}, ${DATA_PATH}, ${MANIFEST_PATH} and .rego sources)`);
   }
   if (wasm === undefined) fail(`bundle has no ${WASM_PATH}: build it with \`opa build -t wasm -e <entrypoint>\``);
   if (!startsWith(wasm, WASM_MAGIC)) fail(`bundle ${WASM_PATH} is not a WebAssembly module`);
-  return { wasm, data, manifest };
+  return { wasm, data, manifest, files: entries, signatures };
 }
 
 /** Parses bundle bytes already in memory (a .tar.gz or a bare .wasm). Throws PolicyError('load'). */
 export function parseBundle(bytes: Buffer, limits: BundleLimits = DEFAULT_BUNDLE_LIMITS): PolicyBundle {
   if (bytes.length > limits.maxFileBytes) fail(`bundle is ${bytes.length} bytes, over the ${limits.maxFileBytes}-byte limit`);
   if (startsWith(bytes, GZIP_MAGIC)) return parseArchive(bytes, limits);
-  if (startsWith(bytes, WASM_MAGIC)) return { wasm: bytes, data: undefined, manifest: undefined };
+  if (startsWith(bytes, WASM_MAGIC)) return { wasm: bytes, data: undefined, manifest: undefined, files: [], signatures: undefined };
   fail('bundle is neither a gzip archive from `opa build` nor a WebAssembly module');
 }
 
-/** Reads and parses a bundle file. Throws PolicyError('load') naming the file. */
-export async function loadBundleFile(path: string, limits: BundleLimits = DEFAULT_BUNDLE_LIMITS): Promise<PolicyBundle> {
-  let bytes: Buffer;
+/** Reads a bundle file's bytes, refusing a non-file or one over the size limit before reading it. */
+export async function readBundleFile(path: string, limits: BundleLimits = DEFAULT_BUNDLE_LIMITS): Promise<Buffer> {
   try {
     // Check the size before reading so a huge file is never pulled into memory.
     const info = await stat(path);
     if (!info.isFile()) fail(`policy bundle ${path} is not a regular file`);
     if (info.size > limits.maxFileBytes) fail(`policy bundle ${path} is ${info.size} bytes, over the ${limits.maxFileBytes}-byte limit`);
-    bytes = await readFile(path);
+    return await readFile(path);
   } catch (err) {
     if (err instanceof PolicyError) throw err;
     fail(`cannot read policy bundle ${path}: ${describeThrown(err)}`, err);
   }
+}
+
+/** Parses bundle bytes, naming `where` (a path or URL) in the error. Throws PolicyError('load'). */
+export function parseBundleFrom(bytes: Buffer, where: string, limits: BundleLimits = DEFAULT_BUNDLE_LIMITS): PolicyBundle {
   try {
     return parseBundle(bytes, limits);
   } catch (err) {
-    if (err instanceof PolicyError) throw new PolicyError('load', `${path}: ${err.message}`, { cause: err.cause });
+    if (err instanceof PolicyError) throw new PolicyError('load', `${where}: ${err.message}`, { cause: err.cause });
     throw err;
   }
+}
+
+/** Reads and parses a bundle file. Throws PolicyError('load') naming the file. */
+export async function loadBundleFile(path: string, limits: BundleLimits = DEFAULT_BUNDLE_LIMITS): Promise<PolicyBundle> {
+  return parseBundleFrom(await readBundleFile(path, limits), path, limits);
 }

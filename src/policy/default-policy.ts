@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { loadBundleFile, type PolicyBundle } from './bundle.js';
+import { verifyBundle, type BundleVerification } from './bundle-signature.js';
 import { PolicyEngine } from './engine.js';
 import { PolicyError } from './policy-error.js';
 
@@ -13,6 +14,8 @@ export interface PolicySelection {
   bundle?: string;
   entrypoint?: string;
   data?: object;
+  /** Keys that must have signed the bundle; undefined: only unsigned bundles are accepted. */
+  verification?: BundleVerification;
 }
 
 /** The entrypoint named, else the bundle's only one, else the library's. */
@@ -22,23 +25,25 @@ export function chooseEntrypoint(bundle: PolicyBundle, named: string | undefined
 }
 
 /**
+ * The engine for a parsed bundle: its signature checked (bundle-signature.ts), the entrypoint
+ * chosen, the wasm compiled. Throws PolicyError('load') naming `where` (a path or URL).
+ */
+export async function engineFromBundle(bundle: PolicyBundle, sel: PolicySelection, where: string): Promise<PolicyEngine> {
+  try {
+    verifyBundle(bundle, sel.verification);
+    const entrypoint = chooseEntrypoint(bundle, sel.entrypoint);
+    return await PolicyEngine.fromBundle(bundle, { entrypoint, ...(sel.data ? { data: sel.data } : {}) });
+  } catch (err) {
+    if (err instanceof PolicyError) throw new PolicyError('load', `${where}: ${err.message}`, { cause: err.cause });
+    throw err;
+  }
+}
+
+/**
  * Loads the policy to enforce. The entrypoint is the one named, else the bundle's only one, else
  * the library's. A missing or corrupt bundle throws: dockgate does not start without a policy.
  */
 export async function loadPolicy(sel: PolicySelection): Promise<PolicyEngine> {
   const path = sel.bundle ?? EMBEDDED_BUNDLE;
-  let bundle;
-  try {
-    bundle = await loadBundleFile(path);
-  } catch (err) {
-    if (err instanceof PolicyError) throw err;
-    throw new PolicyError('load', `cannot read policy bundle ${path}: ${(err as Error).message}`, { cause: err });
-  }
-  const entrypoint = chooseEntrypoint(bundle, sel.entrypoint);
-  try {
-    return await PolicyEngine.fromBundle(bundle, { entrypoint, ...(sel.data ? { data: sel.data } : {}) });
-  } catch (err) {
-    if (err instanceof PolicyError) throw new PolicyError('load', `${path}: ${err.message}`, { cause: err.cause });
-    throw err;
-  }
+  return engineFromBundle(await loadBundleFile(path), sel, path);
 }

@@ -98,7 +98,7 @@ describe('decision lines (enforce mode)', () => {
         { rule: 'latest-tag', action: 'warn', message: expect.stringContaining('is not pinned') },
       ]),
     );
-    const loaded = env().dockgate.logRecords().find((r) => r.msg === 'policy loaded');
+    const loaded = env().dockgate.logRecords().find((r) => r.msg === 'policy activated');
     expect(line.revision).toBe(loaded?.revision ?? null);
     expect(line.latencyMs).toBeGreaterThan(0);
     // The daemon never saw it.

@@ -265,40 +265,49 @@ function assertStaticElf(file: string): void {
 }
 
 /**
- * Imports TEST_IMAGE into the daemon at `host` from the host's busybox-static: /bin/busybox plus
- * a relative symlink per applet, /etc/passwd and /etc/group for root and nobody, and /tmp.
+ * Writes a busybox-static userland into `root`: /<binDir>/busybox plus a relative symlink per
+ * applet, /etc/passwd and /etc/group for root and nobody, /root and /tmp.
  */
-export async function buildTestImage(host: string): Promise<void> {
+export async function writeBusyboxRootfs(root: string, binDir = 'bin'): Promise<void> {
   assertStaticElf(BUSYBOX);
+  await fs.mkdir(path.join(root, binDir), { recursive: true });
+  await fs.mkdir(path.join(root, 'etc'), { recursive: true });
+  await fs.mkdir(path.join(root, 'root'), { mode: 0o700 });
+  await fs.mkdir(path.join(root, 'tmp'));
+  await fs.chmod(path.join(root, 'tmp'), 0o1777);
+  await fs.copyFile(BUSYBOX, path.join(root, binDir, 'busybox'));
+  await fs.chmod(path.join(root, binDir, 'busybox'), 0o755);
+  const list = await runCommand(BUSYBOX, ['--list'], { timeoutMs: 10_000 });
+  if (list.code !== 0) throw new Error(`busybox --list failed: ${list.stderr}`);
+  const applets = list.stdout.split('\n').map((a) => a.trim()).filter((a) => a !== '' && a !== 'busybox' && !a.includes('/'));
+  for (const applet of applets) await fs.symlink('busybox', path.join(root, binDir, applet));
+  await fs.writeFile(
+    path.join(root, 'etc', 'passwd'),
+    'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n',
+  );
+  await fs.writeFile(path.join(root, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
+}
+
+/** `docker import`s the directory `root` as `tag` (owned by root), with Dockerfile `changes`. */
+export async function importRootfs(host: string, root: string, tag: string, changes: string[]): Promise<void> {
+  const tarball = `${root}.tar`;
+  try {
+    const tar = await runCommand('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', root, '-cf', tarball, '.'], { timeoutMs: 120_000 });
+    if (tar.code !== 0) throw new Error(`tar: ${tar.stderr}`);
+    const imported = await runDocker(host, ['import', ...changes.flatMap((c) => ['--change', c]), tarball, tag], { timeoutMs: 120_000 });
+    if (imported.code !== 0) throw new Error(`docker import ${tag} failed: ${imported.stderr}`);
+  } finally {
+    await fs.rm(tarball, { force: true });
+  }
+}
+
+/** Imports TEST_IMAGE into the daemon at `host` from the host's busybox-static (see writeBusyboxRootfs). */
+export async function buildTestImage(host: string): Promise<void> {
   const work = await fs.mkdtemp('/tmp/dgt-img-');
   try {
     const root = path.join(work, 'rootfs');
-    await fs.mkdir(path.join(root, 'bin'), { recursive: true });
-    await fs.mkdir(path.join(root, 'etc'));
-    await fs.mkdir(path.join(root, 'root'), { mode: 0o700 });
-    await fs.mkdir(path.join(root, 'tmp'));
-    await fs.chmod(path.join(root, 'tmp'), 0o1777);
-    await fs.copyFile(BUSYBOX, path.join(root, 'bin', 'busybox'));
-    await fs.chmod(path.join(root, 'bin', 'busybox'), 0o755);
-    const list = await runCommand(BUSYBOX, ['--list'], { timeoutMs: 10_000 });
-    if (list.code !== 0) throw new Error(`busybox --list failed: ${list.stderr}`);
-    const applets = list.stdout.split('\n').map((a) => a.trim()).filter((a) => a !== '' && a !== 'busybox' && !a.includes('/'));
-    for (const applet of applets) await fs.symlink('busybox', path.join(root, 'bin', applet));
-    await fs.writeFile(
-      path.join(root, 'etc', 'passwd'),
-      'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n',
-    );
-    await fs.writeFile(path.join(root, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
-
-    const tarball = path.join(work, 'rootfs.tar');
-    const tar = await runCommand('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', root, '-cf', tarball, '.']);
-    if (tar.code !== 0) throw new Error(`tar: ${tar.stderr}`);
-    const imported = await runDocker(
-      host,
-      ['import', '--change', 'ENV PATH=/bin', '--change', 'CMD ["/bin/sh"]', tarball, TEST_IMAGE],
-      { timeoutMs: 120_000 },
-    );
-    if (imported.code !== 0) throw new Error(`docker import ${TEST_IMAGE} failed: ${imported.stderr}`);
+    await writeBusyboxRootfs(root);
+    await importRootfs(host, root, TEST_IMAGE, ['ENV PATH=/bin', 'CMD ["/bin/sh"]']);
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -67,6 +67,22 @@ describe('config schema', () => {
     const example = /```yaml\n([\s\S]*?)```/.exec(readmeSection());
     expect(example).not.toBeNull();
     expect(validateConfigDocument(parseYaml(example![1]!))).toEqual([]);
+  });
+
+  test('every shipped example config (deploy/**/dockgate.yaml) is valid', () => {
+    const found: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(full);
+        else if (/\.ya?ml$/.test(entry.name) && /dockgate/.test(entry.name)) found.push(full);
+      }
+    };
+    walk(path.join(REPO_ROOT, 'deploy'));
+    expect(found.length).toBeGreaterThan(0);
+    for (const file of found) {
+      expect({ file, problems: validateConfigDocument(parseYaml(readFileSync(file, 'utf8'))) }).toEqual({ file, problems: [] });
+    }
   });
 
   test('a full valid file loads with its values', () => {

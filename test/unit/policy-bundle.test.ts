@@ -90,7 +90,7 @@ describe('parseBundle', () => {
   });
 
   it('takes a bare wasm module as is', () => {
-    expect(parseBundle(WASM)).toEqual({ wasm: WASM, data: undefined, manifest: undefined });
+    expect(parseBundle(WASM)).toEqual({ wasm: WASM, data: undefined, manifest: undefined, files: [], signatures: undefined });
   });
 
   it.each<[string, TarFile[], RegExp]>([
@@ -106,10 +106,15 @@ describe('parseBundle', () => {
     ],
     ['a second wasm module', [{ name: '/policy.wasm', data: WASM }, { name: '/other.wasm', data: WASM }], /unexpected file "other\.wasm"/],
     ['nested data', [{ name: '/policy.wasm', data: WASM }, { name: '/x/data.json', data: '{}' }], /unexpected file "x\/data\.json"/],
-    ['a signature', [{ name: '/policy.wasm', data: WASM }, { name: '/.signatures.json', data: '{}' }], /does not verify bundle signatures/],
     ['a traversal name', [{ name: '/policy.wasm', data: WASM }, { name: '/../x.rego', data: '' }], /refusing entry name/],
   ])('refuses a bundle with %s', (_name, files, pattern) => {
     expect(loadError(buildTarGz(files)).message).toMatch(pattern);
+  });
+
+  it('keeps .signatures.json and every file as stored, for verification', () => {
+    const bundle = parseBundle(buildTarGz([{ name: '/policy.wasm', data: WASM }, { name: '/.signatures.json', data: '{"signatures": []}' }]));
+    expect(bundle.signatures?.toString()).toBe('{"signatures": []}');
+    expect(bundle.files.map((f) => f.path)).toEqual(['policy.wasm', '.signatures.json']);
   });
 
   it('refuses files over the size limit and gzip that unpacks past the limit', () => {
