@@ -33,14 +33,20 @@ export async function runCheckConfig(argv: string[]): Promise<number> {
   const file = parsed.positionals[0]!;
   try {
     const config = loadConfigFile(file);
-    const engine = await loadPolicy({
-      ...(config.policy !== undefined ? { bundle: config.policy } : {}),
-      ...(config.policyEntrypoint !== undefined ? { entrypoint: config.policyEntrypoint } : {}),
-    });
     const listeners = config.listeners.map((l) => l.name).join(', ');
-    process.stdout.write(
-      `${file}: valid (mode ${config.mode}; listeners ${listeners}; policy ${config.policy ?? 'embedded'}, entrypoint ${engine.entrypoint})\n`,
-    );
+    let policy: string;
+    if (config.bundleService) {
+      // Offline: the bundle server is not asked; its bundle is checked when dockgate pulls it.
+      policy = `bundle server ${config.bundleService.url} (not fetched)`;
+    } else {
+      const engine = await loadPolicy({
+        ...(config.policy !== undefined ? { bundle: config.policy } : {}),
+        ...(config.policyEntrypoint !== undefined ? { entrypoint: config.policyEntrypoint } : {}),
+        ...(config.bundleSigning !== undefined ? { verification: config.bundleSigning } : {}),
+      });
+      policy = `${config.policy ?? 'embedded'}, entrypoint ${engine.entrypoint}`;
+    }
+    process.stdout.write(`${file}: valid (mode ${config.mode}; listeners ${listeners}; policy ${policy})\n`);
     return 0;
   } catch (err) {
     if (!(err instanceof ConfigError) && !(err instanceof PolicyError)) throw err;

@@ -122,7 +122,12 @@ export async function runEval(argv: string[]): Promise<number> {
 
     const policy = values.policy ?? config.policy;
     const entrypoint = values.entrypoint ?? config.policyEntrypoint;
-    const engine = await loadPolicy({ ...(policy !== undefined ? { bundle: policy } : {}), ...(entrypoint !== undefined ? { entrypoint } : {}) });
+    const engine = await loadPolicy({
+      ...(policy !== undefined ? { bundle: policy } : {}),
+      ...(entrypoint !== undefined ? { entrypoint } : {}),
+      // The configured signing keys check a given bundle as serve would (the embedded one is unsigned).
+      ...(policy !== undefined && config.bundleSigning !== undefined ? { verification: config.bundleSigning } : {}),
+    });
     const log = createLogger((values['log-level'] ?? 'silent') as LevelWithSilent);
     const daemon = values['docker-host'] !== undefined ? new Upstream(parseUpstream(values['docker-host'])) : undefined;
     try {

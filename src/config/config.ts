@@ -2,6 +2,15 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import type { BundleVerification } from '../policy/bundle-signature.js';
+import {
+  DistributionConfigError,
+  parseBundleService,
+  parseBundleSigning,
+  parseDecisionLogs,
+  type BundleServiceConfig,
+  type DecisionLogsConfig,
+} from './distribution-config.js';
 import { validateConfigDocument, type SchemaProblem } from './schema.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -39,6 +48,12 @@ export interface DockgateConfig {
   admin?: AdminAddress;
   /** How long hijacked streams may run on after SIGTERM before they are cut. */
   shutdownGraceSeconds: number;
+  /** Pull the policy from an OPA bundle server instead of a file. */
+  bundleService?: BundleServiceConfig;
+  /** Keys a bundle must be signed with (OPA .signatures.json); unset: unsigned bundles only. */
+  bundleSigning?: BundleVerification;
+  /** Ship decisions in OPA's decision-log format. */
+  decisionLogs?: DecisionLogsConfig;
 }
 
 /** A config that must not start; `problems` are the schema's findings, path by path. */
@@ -126,6 +141,9 @@ type RawDoc = {
   admin?: string;
   shutdownGraceSeconds?: number;
   listeners?: RawListener[];
+  bundleService?: unknown;
+  bundleSigning?: unknown;
+  decisionLogs?: unknown;
 };
 type RawListener = {
   name: string;
@@ -187,6 +205,21 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
     }
     names.add(l.name);
   });
+  // The distribution sections have their own parsers for what a schema cannot say (keys read
+  // from files, min <= max); the schema has already checked their shape.
+  const baseDir = path.dirname(file);
+  try {
+    if (raw.bundleService !== undefined) config.bundleService = parseBundleService(raw.bundleService, 'bundleService');
+    if (raw.bundleSigning !== undefined) config.bundleSigning = parseBundleSigning(raw.bundleSigning, 'bundleSigning', baseDir);
+    if (raw.decisionLogs !== undefined) config.decisionLogs = parseDecisionLogs(raw.decisionLogs, 'decisionLogs', baseDir);
+  } catch (err) {
+    if (!(err instanceof DistributionConfigError)) throw err;
+    const at = err.message.indexOf(': ');
+    throw new ConfigError(`${file}: invalid configuration`, [{ path: `$.${err.message.slice(0, at)}`, reason: err.message.slice(at + 2) }]);
+  }
+  if (config.bundleService && config.policy !== undefined) {
+    throw new ConfigError(`${file}: invalid configuration`, [{ path: '$.bundleService', reason: 'policy and bundleService are exclusive: the policy comes from a file or from a bundle server' }]);
+  }
   return config;
 }
 
@@ -206,7 +239,11 @@ export interface CliOverrides {
 export function applyOverrides(config: DockgateConfig, o: CliOverrides, listenPath: (url: string) => string): DockgateConfig {
   const out = { ...config, listeners: config.listeners.map((l) => ({ ...l, unix: { ...l.unix } })) };
   if (o.upstream !== undefined) out.upstream = o.upstream;
-  if (o.policy !== undefined) out.policy = path.resolve(o.policy);
+  if (o.policy !== undefined) {
+    // --policy names the bundle: a configured bundle server is not polled.
+    out.policy = path.resolve(o.policy);
+    delete out.bundleService;
+  }
   if (o.entrypoint !== undefined) out.policyEntrypoint = o.entrypoint;
   if (o.listen !== undefined) {
     out.listeners = [{ name: 'default', unix: { path: listenPath(o.listen), mode: DEFAULT_SOCKET_MODE }, identity: defaultIdentity() }];

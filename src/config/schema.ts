@@ -41,6 +41,8 @@ function describe(e: ErrorObject): SchemaProblem {
       return { path: jsonPath(e.instancePath, String(p.missingProperty)), reason: 'required setting is missing' };
     case 'enum':
       return { path: jsonPath(e.instancePath), reason: `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
+    case 'minProperties':
+      return { path: jsonPath(e.instancePath), reason: `must have at least ${String(p.limit)} ${p.limit === 1 ? 'entry' : 'entries'}` };
     case 'oneOf': {
       const description = (e.parentSchema as { description?: string } | undefined)?.description;
       return { path: jsonPath(e.instancePath), reason: `invalid value${description ? `: ${description}` : ''}` };

@@ -11,11 +11,14 @@ import { parse as parseYaml } from 'yaml';
 // README's configuration table must list exactly its keys (a key added to one and not the other
 // fails here).
 
-type SchemaNode = { properties?: Record<string, SchemaNode>; items?: SchemaNode; type?: unknown };
+type SchemaNode = { properties?: Record<string, SchemaNode>; items?: SchemaNode; additionalProperties?: SchemaNode | boolean };
 
-/** Leaf settings as the README names them: `listeners[].unix.path`. */
+/** Leaf settings as the README names them: `listeners[].unix.path`, `bundleSigning.keys.<id>.key`. */
 function schemaKeys(node: SchemaNode, prefix = ''): string[] {
   if (node.items?.properties) return schemaKeys(node.items, `${prefix}[]`);
+  if (typeof node.additionalProperties === 'object' && node.additionalProperties.properties) {
+    return schemaKeys(node.additionalProperties, `${prefix}.<id>`);
+  }
   if (!node.properties) return [prefix];
   return Object.entries(node.properties).flatMap(([k, child]) => schemaKeys(child, prefix ? `${prefix}.${k}` : k));
 }
