@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { canonicalizeBody, serializeJson } from '../docker/canonicalize.js';
 import type { InspectedBodyKind } from '../docker/body-kinds.js';
 import { canonicalTarget, classify, type ClassifiedRoute } from '../http/classify.js';
-import { logDecision, type DecisionRecord } from '../audit/decision-log.js';
+import { logDecision, type DecisionLine } from '../audit/decision-log.js';
 import type { RolloutMode } from '../config/config.js';
+import type { DecisionRecord } from '../decision-log/decision-logger.js';
 import type { Logger } from '../log/logger.js';
 import type { JsonValue, PolicyInput, PolicyUserInfo } from '../policy/contract.js';
 import { PolicyError } from '../policy/policy-error.js';
@@ -22,16 +24,24 @@ export interface AdmissionGateOptions {
   upstream: InspectClient;
   /** The policy in force; a function so a reload swaps it between requests. */
   evaluator: () => Evaluator;
-  identity: PolicyUserInfo & { profile?: string };
+  /** Who the caller is: fixed for the listener (unix), or per connection (the TLS client certificate). */
+  identity: PolicyUserInfo | ConnectionIdentity;
+  /** The listener's name, for decision lines of requests refused before an identity is known. */
+  listenerName?: string;
   log: Logger;
   /** audit: a policy denial is logged and counted but the request is forwarded (rollout). */
   mode?: RolloutMode;
-  /** Sees every decision record after it is logged (the metrics). */
-  onDecision?: (record: DecisionRecord) => void;
+  /** Sees every decision line after it is logged (the metrics). */
+  onDecision?: (line: DecisionLine) => void;
   /** Largest judged JSON body (the daemon's bodies are a few KiB). */
   bodyLimit?: number;
   bodyDeadlineMs?: number;
+  /** Sees every evaluated decision (decision-log shipping); called synchronously. */
+  decisionLog?: (record: DecisionRecord) => void;
 }
+
+/** The identity of a connection (its TLS client certificate), or why it has none (refused). */
+export type ConnectionIdentity = (socket: Socket) => { ok: true; userInfo: PolicyUserInfo } | { ok: false; message: string };
 
 /** A request whose body is already complete, judged without a socket (`dockgate eval`). */
 export interface SentRequest {
@@ -46,8 +56,12 @@ export interface SentRequest {
 /** Sees the policy input and the admission of a judged request (eval prints them). */
 export type AdmissionReport = (input: PolicyInput, admission: Admission) => void;
 
-type RequestHead = Pick<IncomingMessage, 'method' | 'url' | 'headers'>;
+type RequestHead = Pick<IncomingMessage, 'method' | 'url' | 'headers'> & { socket?: Socket };
 type BodySource = () => Buffer | null | Promise<Buffer | BodyError>;
+
+function lineIdentity(u: PolicyUserInfo): DecisionLine['identity'] {
+  return { listener: u.listener, username: u.username, groups: u.groups, ...(u.profile !== undefined ? { profile: u.profile } : {}) };
+}
 
 const refuse = (status: number, message: string): GateVerdict => ({ action: 'refuse', status, message });
 
@@ -88,14 +102,12 @@ export class AdmissionGate implements RequestGate {
   /** `upgrade`: an upgrade request, whose body (`body()`) was read with its head. */
   private async judge(req: RequestHead, upgrade: boolean, body: BodySource, report?: AdmissionReport): Promise<GateVerdict> {
     const { identity } = this.opts;
-    const record: DecisionRecord = {
+    const record: DecisionLine = {
       decisionId: randomUUID(),
-      identity: {
-        listener: identity.listener,
-        username: identity.username,
-        groups: identity.groups,
-        ...(identity.profile !== undefined ? { profile: identity.profile } : {}),
-      },
+      identity:
+        typeof identity === 'function'
+          ? { listener: this.opts.listenerName ?? 'unknown', username: '', groups: [] }
+          : lineIdentity(identity),
       method: req.method ?? 'GET',
       route: (req.url ?? '/').split('?')[0]!.slice(0, 256),
       kind: 'unknown',
@@ -128,7 +140,7 @@ export class AdmissionGate implements RequestGate {
 
   /** The pipeline proper; fills in `record` as it learns (route, verdict, violations, patch). */
   private async judgeInto(
-    record: DecisionRecord,
+    record: DecisionLine,
     started: { at: number },
     req: RequestHead,
     upgrade: boolean,
@@ -146,6 +158,11 @@ export class AdmissionGate implements RequestGate {
     if (upgrade && !route.hijack) {
       return refuse(400, 'dockgate: Connection: Upgrade is only accepted on attach, exec start and BuildKit session routes');
     }
+    // The identity is the connection's, never anything in the request.
+    const who = this.identityOf(req);
+    if (!who.ok) return refuse(403, who.message);
+    const userInfo = who.userInfo;
+    record.identity = lineIdentity(userInfo);
     const problem = framingProblem(req);
     if (problem) return refuse(problem.startsWith('Content-Encoding') ? 415 : 400, `dockgate: ${problem}`);
 
@@ -185,7 +202,7 @@ export class AdmissionGate implements RequestGate {
         query: route.query,
       },
       ...(object !== undefined ? { object } : {}),
-      userInfo: this.opts.identity,
+      userInfo,
       dryRun: false,
     };
 
@@ -198,17 +215,22 @@ export class AdmissionGate implements RequestGate {
     }
 
     let admission;
+    // One evaluator for the whole decision: a policy reload in between does not mix policies.
+    const evaluator = this.opts.evaluator();
+    const path = (evaluator as { entrypoint?: string }).entrypoint;
     try {
-      admission = decide(this.opts.evaluator(), input);
+      admission = decide(evaluator, input);
     } catch (err) {
       const message = err instanceof PolicyError ? err.message : `unexpected error: ${(err as Error).message}`;
       this.opts.log.error({ decision: input.uid, kind: route.kind, operation: route.operation, err: message }, 'policy evaluation failed; request denied');
+      this.opts.decisionLog?.({ input, error: message, path, revision: (evaluator as { revision?: string }).revision });
       return refuse(500, `dockgate: request refused: the policy could not be evaluated (${message})`);
     }
     record.violations = admission.violations;
     record.patch = admission.patches;
     record.warnings = admission.warnings;
     if (admission.revision !== undefined) record.revision = admission.revision;
+    this.opts.decisionLog?.({ input, admission, path, revision: admission.revision });
     report?.(input, admission);
     if (!admission.allowed) {
       // Audit mode (rollout): the would-be denial is logged and counted, the request goes on.
@@ -227,6 +249,12 @@ export class AdmissionGate implements RequestGate {
       verdict.rewrite = (status, body) => (status >= 200 && status < 300 ? appendWarnings(body, warnings) : body);
     }
     return verdict;
+  }
+
+  private identityOf(req: RequestHead): ReturnType<ConnectionIdentity> {
+    const { identity } = this.opts;
+    if (typeof identity !== 'function') return { ok: true, userInfo: identity };
+    return req.socket ? identity(req.socket) : { ok: false, message: 'dockgate: request refused: no connection to take an identity from' };
   }
 
   private async read(req: IncomingMessage): Promise<Buffer | BodyError> {

@@ -19,7 +19,7 @@ export interface DecisionIdentity {
   profile?: string;
 }
 
-export interface DecisionRecord {
+export interface DecisionLine {
   decisionId: string;
   identity: DecisionIdentity;
   method: string;
@@ -46,7 +46,7 @@ export interface DecisionRecord {
 const READS = new Set(['GET', 'HEAD']);
 
 /** Reads that the policy let through with nothing to say are the bulk of traffic: debug only. */
-export function isPassthrough(r: DecisionRecord): boolean {
+export function isPassthrough(r: DecisionLine): boolean {
   return r.result === 'allowed' && READS.has(r.method) && r.violations.length === 0 && r.patch.length === 0 && r.warnings.length === 0;
 }
 
@@ -57,7 +57,7 @@ const MESSAGES: Record<DecisionResult, string> = {
   refused: 'admission decision: refused',
 };
 
-export function logDecision(log: Logger, r: DecisionRecord): void {
+export function logDecision(log: Logger, r: DecisionLine): void {
   const level = isPassthrough(r) ? 'debug' : 'info';
   if (!log.isLevelEnabled(level)) return;
   log[level](

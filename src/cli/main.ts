@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { applyOverrides, ConfigError, defaultConfig, loadConfigFile } from '../config/config.js';
 import { ListenerError } from '../listener/unix-socket.js';
@@ -9,6 +8,7 @@ import { runCheckConfig } from './check-config.js';
 import { runEval } from './eval.js';
 import { serve } from './serve.js';
 import { runTest } from './test.js';
+import { packageVersion } from './version.js';
 
 const USAGE = `dockgate — admission proxy for the Docker Engine API
 
@@ -36,11 +36,6 @@ serve options (flags override the config file):
   --mode MODE         enforce (default) or audit: nothing is denied, would-be denials are logged and counted
   --admin ADDR        serve /metrics, /healthz and /readyz on a loopback HOST:PORT or unix:///path
 `;
-
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 async function main(argv: string[]): Promise<number> {
   // Subcommands with their own options.

@@ -26,12 +26,50 @@ export interface Identity {
   groups: string[];
 }
 
-export interface ListenerConfig {
+interface ListenerBase {
   name: string;
+  profile?: string;
+  /** Open connections the listener accepts at once; more are closed on accept. Undefined: no limit. */
+  maxConnections?: number;
+  /** How long a client may take to send a request's headers (slowloris), and a TLS handshake. */
+  headersTimeoutSeconds: number;
+}
+
+/** A unix socket: whoever can open it is `identity`. */
+export interface UnixListenerConfig extends ListenerBase {
   unix: { path: string; mode: number; owner?: string | number; group?: string | number };
   identity: Identity;
+}
+
+/** Which client certificates a rule takes: every field given must match. */
+export interface CertificateMatch {
+  commonName?: string;
+  /** A subjectAltName, as `DNS:name`, `email:…`, `URI:…`, `IP Address:…`, or the bare value. */
+  san?: string;
+  ou?: string;
+}
+
+export interface IdentityRule {
+  match: CertificateMatch;
+  identity: Identity;
+  /** Overrides the listener's profile for this identity. */
   profile?: string;
 }
+
+/** TCP with mutual TLS: the identity comes from the client certificate, through `identityFrom`. */
+export interface TcpListenerConfig extends ListenerBase {
+  tcp: { host: string; port: number; cert: string; key: string; clientCA: string };
+  /** Ordered; the first rule that matches the certificate wins; none ⇒ the connection is refused. */
+  identityFrom: IdentityRule[];
+}
+
+export type ListenerConfig = UnixListenerConfig | TcpListenerConfig;
+
+export function isTcpListener(l: ListenerConfig): l is TcpListenerConfig {
+  return 'tcp' in l;
+}
+
+export const DEFAULT_HEADERS_TIMEOUT_SECONDS = 60;
 
 export interface DockgateConfig {
   upstream: string;
@@ -72,6 +110,15 @@ export class ConfigError extends Error {
   }
 }
 
+/** A parser's `where: reason` error as a problem at a JSON path. */
+function asProblems(err: Error): SchemaProblem[] {
+  if (err instanceof ConfigError && err.problems.length > 0) return err.problems;
+  const at = err.message.indexOf(': ');
+  if (at < 0) return [{ path: '$', reason: err.message }];
+  const where = err.message.slice(0, at);
+  return [{ path: where.startsWith('$') ? where : `$.${where}`, reason: err.message.slice(at + 2) }];
+}
+
 export const DEFAULT_SOCKET_MODE = 0o660;
 
 /** DOCKER_HOST when it names a daemon, else the standard socket. */
@@ -90,7 +137,7 @@ export function defaultListenPath(env: NodeJS.ProcessEnv = process.env): string 
 
 export function parseMode(value: unknown, where: string): number {
   const text = typeof value === 'number' ? value.toString(8) : String(value);
-  if (!/^0?[0-7]{3}$/.test(text)) throw ConfigError.at(where, `socket mode must be octal like "0660", got ${JSON.stringify(value)}`);
+  if (!/^0?[0-7]{3}$/.test(text)) throw new ConfigError(`${where}: socket mode must be octal like "0660", got ${JSON.stringify(value)}`);
   return parseInt(text, 8);
 }
 
@@ -110,6 +157,15 @@ export function parseAdminAddress(value: string, where: string): AdminAddress {
   return { kind: 'tcp', host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]), url: value };
 }
 
+function defaultListener(listenPath: string): UnixListenerConfig {
+  return {
+    name: 'default',
+    unix: { path: listenPath, mode: DEFAULT_SOCKET_MODE },
+    identity: defaultIdentity(),
+    headersTimeoutSeconds: DEFAULT_HEADERS_TIMEOUT_SECONDS,
+  };
+}
+
 function defaultIdentity(): Identity {
   return { username: 'default', groups: [] };
 }
@@ -117,13 +173,7 @@ function defaultIdentity(): Identity {
 export function defaultConfig(env: NodeJS.ProcessEnv = process.env): DockgateConfig {
   return {
     upstream: defaultUpstream(env),
-    listeners: [
-      {
-        name: 'default',
-        unix: { path: defaultListenPath(env), mode: DEFAULT_SOCKET_MODE },
-        identity: defaultIdentity(),
-      },
-    ],
+    listeners: [defaultListener(defaultListenPath(env))],
     mode: 'enforce',
     logLevel: 'info',
     logFormat: 'json',
@@ -131,45 +181,126 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): DockgateCon
   };
 }
 
-type RawDoc = {
-  upstream?: string;
-  policy?: string;
-  policyEntrypoint?: string;
-  mode?: RolloutMode;
-  logLevel?: LogLevel;
-  logFormat?: LogFormat;
-  admin?: string;
-  shutdownGraceSeconds?: number;
-  listeners?: RawListener[];
-  bundleService?: unknown;
-  bundleSigning?: unknown;
-  decisionLogs?: unknown;
-};
-type RawListener = {
-  name: string;
-  unix: { path: string; mode?: string | number; owner?: string | number; group?: string | number };
-  identity?: { username: string; groups?: string[] };
-  profile?: string;
-};
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
 
-function toListener(raw: RawListener, i: number): ListenerConfig {
-  const { unix } = raw;
+function checkKeys(raw: Record<string, unknown>, known: readonly string[], where: string): void {
+  for (const key of Object.keys(raw)) {
+    if (!known.includes(key)) throw new ConfigError(`${where}: unknown setting "${key}" (expected one of ${known.join(', ')})`);
+  }
+}
+
+function parseIdentity(raw: unknown, where: string): Identity {
+  if (!isRecord(raw) || typeof raw.username !== 'string' || raw.username === '') {
+    throw new ConfigError(`${where}.username: required string`);
+  }
+  checkKeys(raw, ['username', 'groups'], where);
+  const groups = raw.groups ?? [];
+  if (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string')) {
+    throw new ConfigError(`${where}.groups: must be a list of strings`);
+  }
+  return { username: raw.username, groups: groups as string[] };
+}
+
+function optionalString(raw: Record<string, unknown>, key: string, where: string): string | undefined {
+  const v = raw[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v === '') throw new ConfigError(`${where}.${key}: must be a non-empty string`);
+  return v;
+}
+
+function positiveInteger(v: unknown, where: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new ConfigError(`${where}: must be a positive integer`);
+  return v;
+}
+
+/** host:port, with IPv6 hosts in brackets ([::1]:2376). */
+export function parseTcpAddress(text: unknown, where: string): { host: string; port: number } {
+  const m = typeof text === 'string' ? /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text) : null;
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new ConfigError(`${where}: expected host:port like "127.0.0.1:2376", got ${JSON.stringify(text)}`);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+function parseRule(raw: unknown, where: string): IdentityRule {
+  if (!isRecord(raw)) throw new ConfigError(`${where}: must be a mapping`);
+  checkKeys(raw, ['match', 'identity', 'profile'], where);
+  const match = raw.match;
+  if (!isRecord(match)) throw new ConfigError(`${where}.match: required mapping of commonName, san, ou`);
+  checkKeys(match, ['commonName', 'san', 'ou'], `${where}.match`);
+  const out: CertificateMatch = {};
+  for (const key of ['commonName', 'san', 'ou'] as const) {
+    const v = optionalString(match, key, `${where}.match`);
+    if (v !== undefined) out[key] = v;
+  }
+  // An empty match would take every certificate the CA signed: say so explicitly instead.
+  if (Object.keys(out).length === 0) throw new ConfigError(`${where}.match: give at least one of commonName, san, ou`);
+  const rule: IdentityRule = { match: out, identity: parseIdentity(raw.identity, `${where}.identity`) };
+  const profile = optionalString(raw, 'profile', where);
+  if (profile !== undefined) rule.profile = profile;
+  return rule;
+}
+
+function parseListener(raw: unknown, i: number, baseDir: string): ListenerConfig {
+  const where = `listeners[${i}]`;
+  if (!isRecord(raw)) throw new ConfigError(`${where}: must be a mapping`);
+  if (typeof raw.name !== 'string' || raw.name === '') throw new ConfigError(`${where}.name: required string`);
+  const common = ['name', 'profile', 'maxConnections', 'headersTimeoutSeconds'];
+  const base: ListenerBase = { name: raw.name, headersTimeoutSeconds: DEFAULT_HEADERS_TIMEOUT_SECONDS };
+  const profile = optionalString(raw, 'profile', where);
+  if (profile !== undefined) base.profile = profile;
+  if (raw.maxConnections !== undefined) base.maxConnections = positiveInteger(raw.maxConnections, `${where}.maxConnections`);
+  if (raw.headersTimeoutSeconds !== undefined) {
+    const t = raw.headersTimeoutSeconds;
+    if (typeof t !== 'number' || !(t > 0) || t > 3600) throw new ConfigError(`${where}.headersTimeoutSeconds: must be a number of seconds in (0, 3600]`);
+    base.headersTimeoutSeconds = t;
+  }
+  if (raw.unix !== undefined && raw.tcp !== undefined) throw new ConfigError(`${where}: give either unix or tcp, not both`);
+
+  if (raw.tcp !== undefined) {
+    checkKeys(raw, [...common, 'tcp', 'identityFrom'], where);
+    const tcp = raw.tcp;
+    if (!isRecord(tcp)) throw new ConfigError(`${where}.tcp: must be a mapping of address, cert, key, clientCA`);
+    checkKeys(tcp, ['address', 'cert', 'key', 'clientCA'], `${where}.tcp`);
+    const file = (key: string) => {
+      const v = optionalString(tcp, key, `${where}.tcp`);
+      // Plain TCP would let anyone who can reach the port act as the listener's identity.
+      if (v === undefined) throw new ConfigError(`${where}.tcp.${key}: required (TCP listeners use mutual TLS)`);
+      return path.resolve(baseDir, v);
+    };
+    if (!Array.isArray(raw.identityFrom) || raw.identityFrom.length === 0) {
+      throw new ConfigError(`${where}.identityFrom: required non-empty list of rules (a TCP listener takes its identity from the client certificate)`);
+    }
+    return {
+      ...base,
+      tcp: { ...parseTcpAddress(tcp.address, `${where}.tcp.address`), cert: file('cert'), key: file('key'), clientCA: file('clientCA') },
+      identityFrom: raw.identityFrom.map((r, j) => parseRule(r, `${where}.identityFrom[${j}]`)),
+    };
+  }
+
+  checkKeys(raw, [...common, 'unix', 'identity'], where);
+  const unix = raw.unix;
+  if (!isRecord(unix) || typeof unix.path !== 'string' || !unix.path.startsWith('/')) {
+    throw new ConfigError(`${where}.unix.path: required absolute path (or give tcp)`);
+  }
+  checkKeys(unix, ['path', 'mode', 'owner', 'group'], `${where}.unix`);
   return {
-    name: raw.name,
+    ...base,
     unix: {
       path: unix.path,
-      mode: unix.mode === undefined ? DEFAULT_SOCKET_MODE : parseMode(unix.mode, `$.listeners[${i}].unix.mode`),
-      ...(unix.owner !== undefined ? { owner: unix.owner } : {}),
-      ...(unix.group !== undefined ? { group: unix.group } : {}),
+      mode: unix.mode === undefined ? DEFAULT_SOCKET_MODE : parseMode(unix.mode, `${where}.unix.mode`),
+      ...(unix.owner !== undefined ? { owner: unix.owner as string | number } : {}),
+      ...(unix.group !== undefined ? { group: unix.group as string | number } : {}),
     },
-    identity: { username: raw.identity?.username ?? raw.name, groups: raw.identity?.groups ?? [] },
-    ...(raw.profile !== undefined ? { profile: raw.profile } : {}),
+    identity: raw.identity === undefined ? { username: raw.name, groups: [] } : parseIdentity(raw.identity, `${where}.identity`),
   };
 }
 
 /**
  * Reads a YAML config file onto the defaults. The document is checked against
- * config/dockgate.schema.json first (unknown keys are errors, not ignored); every problem is
+ * config/dockgate.schema.json first (unknown keys are errors at any depth), then by the section
+ * parsers for what a schema cannot say (unix xor tcp, files read, min <= max). Every problem is
  * reported with its JSON path.
  */
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): DockgateConfig {
@@ -182,43 +313,41 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   if (doc === null || doc === undefined) doc = {};
   const problems = validateConfigDocument(doc);
   if (problems.length > 0) throw new ConfigError(`${file}: invalid configuration`, problems);
-  const raw = doc as RawDoc;
-  const config = defaultConfig(env);
   try {
-    if (raw.upstream !== undefined) config.upstream = raw.upstream;
-    if (raw.listeners !== undefined) config.listeners = raw.listeners.map(toListener);
-    if (raw.policy !== undefined) config.policy = path.resolve(path.dirname(file), raw.policy);
-    if (raw.policyEntrypoint !== undefined) config.policyEntrypoint = raw.policyEntrypoint;
-    if (raw.mode !== undefined) config.mode = raw.mode;
-    if (raw.logLevel !== undefined) config.logLevel = raw.logLevel;
-    if (raw.logFormat !== undefined) config.logFormat = raw.logFormat;
-    if (raw.admin !== undefined) config.admin = parseAdminAddress(raw.admin, '$.admin');
-    if (raw.shutdownGraceSeconds !== undefined) config.shutdownGraceSeconds = raw.shutdownGraceSeconds;
+    return readDocument(doc as Record<string, unknown>, file, env);
   } catch (err) {
-    if (err instanceof ConfigError) throw new ConfigError(`${file}: invalid configuration`, err.problems);
+    if (err instanceof ConfigError || err instanceof DistributionConfigError) {
+      throw new ConfigError(`${file}: invalid configuration`, asProblems(err));
+    }
     throw err;
   }
-  const names = new Set<string>();
-  config.listeners.forEach((l, i) => {
-    if (names.has(l.name)) {
-      throw new ConfigError(`${file}: invalid configuration`, [{ path: `$.listeners[${i}].name`, reason: `listener name "${l.name}" is used twice` }]);
-    }
-    names.add(l.name);
-  });
-  // The distribution sections have their own parsers for what a schema cannot say (keys read
-  // from files, min <= max); the schema has already checked their shape.
-  const baseDir = path.dirname(file);
-  try {
-    if (raw.bundleService !== undefined) config.bundleService = parseBundleService(raw.bundleService, 'bundleService');
-    if (raw.bundleSigning !== undefined) config.bundleSigning = parseBundleSigning(raw.bundleSigning, 'bundleSigning', baseDir);
-    if (raw.decisionLogs !== undefined) config.decisionLogs = parseDecisionLogs(raw.decisionLogs, 'decisionLogs', baseDir);
-  } catch (err) {
-    if (!(err instanceof DistributionConfigError)) throw err;
-    const at = err.message.indexOf(': ');
-    throw new ConfigError(`${file}: invalid configuration`, [{ path: `$.${err.message.slice(0, at)}`, reason: err.message.slice(at + 2) }]);
+}
+
+/** A document that passed the schema, onto the defaults. */
+function readDocument(doc: Record<string, unknown>, file: string, env: NodeJS.ProcessEnv): DockgateConfig {
+  const config = defaultConfig(env);
+  const baseDir = path.dirname(path.resolve(file));
+  if (doc.upstream !== undefined) config.upstream = doc.upstream as string;
+  if (Array.isArray(doc.listeners)) {
+    config.listeners = doc.listeners.map((l, i) => parseListener(l, i, baseDir));
+    const names = new Set<string>();
+    config.listeners.forEach((l, i) => {
+      if (names.has(l.name)) throw ConfigError.at(`$.listeners[${i}].name`, `listener name "${l.name}" is used twice`);
+      names.add(l.name);
+    });
   }
+  if (doc.policy !== undefined) config.policy = path.resolve(baseDir, doc.policy as string);
+  if (doc.policyEntrypoint !== undefined) config.policyEntrypoint = doc.policyEntrypoint as string;
+  if (doc.mode !== undefined) config.mode = doc.mode as RolloutMode;
+  if (doc.logLevel !== undefined) config.logLevel = doc.logLevel as LogLevel;
+  if (doc.logFormat !== undefined) config.logFormat = doc.logFormat as LogFormat;
+  if (doc.admin !== undefined) config.admin = parseAdminAddress(doc.admin as string, '$.admin');
+  if (doc.shutdownGraceSeconds !== undefined) config.shutdownGraceSeconds = doc.shutdownGraceSeconds as number;
+  if (doc.bundleService !== undefined) config.bundleService = parseBundleService(doc.bundleService, 'bundleService');
+  if (doc.bundleSigning !== undefined) config.bundleSigning = parseBundleSigning(doc.bundleSigning, 'bundleSigning', baseDir);
+  if (doc.decisionLogs !== undefined) config.decisionLogs = parseDecisionLogs(doc.decisionLogs, 'decisionLogs', baseDir);
   if (config.bundleService && config.policy !== undefined) {
-    throw new ConfigError(`${file}: invalid configuration`, [{ path: '$.bundleService', reason: 'policy and bundleService are exclusive: the policy comes from a file or from a bundle server' }]);
+    throw ConfigError.at('$.bundleService', 'policy and bundleService are exclusive: the policy comes from a file or from a bundle server');
   }
   return config;
 }
@@ -237,7 +366,7 @@ export interface CliOverrides {
 
 /** Flags win over the file: --listen replaces the file's listeners with one named "default". */
 export function applyOverrides(config: DockgateConfig, o: CliOverrides, listenPath: (url: string) => string): DockgateConfig {
-  const out = { ...config, listeners: config.listeners.map((l) => ({ ...l, unix: { ...l.unix } })) };
+  const out = { ...config, listeners: config.listeners.map((l) => (isTcpListener(l) ? { ...l } : { ...l, unix: { ...l.unix } })) };
   if (o.upstream !== undefined) out.upstream = o.upstream;
   if (o.policy !== undefined) {
     // --policy names the bundle: a configured bundle server is not polled.
@@ -246,11 +375,11 @@ export function applyOverrides(config: DockgateConfig, o: CliOverrides, listenPa
   }
   if (o.entrypoint !== undefined) out.policyEntrypoint = o.entrypoint;
   if (o.listen !== undefined) {
-    out.listeners = [{ name: 'default', unix: { path: listenPath(o.listen), mode: DEFAULT_SOCKET_MODE }, identity: defaultIdentity() }];
+    out.listeners = [defaultListener(listenPath(o.listen))];
   }
   if (o.socketMode !== undefined) {
     const mode = parseMode(o.socketMode, '--socket-mode');
-    for (const l of out.listeners) l.unix.mode = mode;
+    for (const l of out.listeners) if (!isTcpListener(l)) l.unix.mode = mode;
   }
   if (o.logLevel !== undefined) {
     if (!LOG_LEVELS.includes(o.logLevel as LogLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
