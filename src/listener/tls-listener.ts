@@ -68,7 +68,7 @@ export function certificateIdentity(l: TcpListenerConfig, log: Logger): Connecti
       unmapped({ reason: 'no identityFrom rule matches', subject: facts.subject, sans: facts.sans, fingerprint256: facts.fingerprint256, remoteAddress: socket.remoteAddress });
       return refuse(`the client certificate (${facts.subject || 'empty subject'}) maps to no identity on listener ${l.name}`);
     }
-    log.info({ remoteAddress: socket.remoteAddress, subject: facts.subject, fingerprint256: facts.fingerprint256, username: who.identity.username, rule: who.rule }, 'TLS client identified');
+    log.debug({ remoteAddress: socket.remoteAddress, subject: facts.subject, fingerprint256: facts.fingerprint256, username: who.identity.username, rule: who.rule }, 'TLS client identified');
     const profile = who.profile ?? l.profile;
     return {
       ok: true,

@@ -103,6 +103,59 @@ describe('per-listener connection limits', () => {
   });
 });
 
+/** A client sending requests back to back on one connection until stop(); counts the answers. */
+function requestFlood(socketPath: string): { answers(): number; stop(): void } {
+  let answers = 0;
+  let stopped = false;
+  const s = net.connect({ path: socketPath }, () => s.write(PING));
+  let seen = '';
+  s.on('data', (c: Buffer) => {
+    seen += c.toString('latin1');
+    // Each _ping answer ends in its 2-byte body "OK".
+    let i;
+    while ((i = seen.indexOf('\r\n\r\nOK')) >= 0) {
+      seen = seen.slice(i + 6);
+      answers++;
+      if (!stopped) s.write(PING);
+    }
+  });
+  s.on('error', () => undefined);
+  return {
+    answers: () => answers,
+    stop: () => {
+      stopped = true;
+      s.destroy();
+    },
+  };
+}
+
+describe('request floods', () => {
+  test('a tenant hammering requests on all its connections does not starve another tenant', async () => {
+    const floods = Array.from({ length: FLOOD_LIMIT }, () => requestFlood(socketOf('tenant-a')));
+    try {
+      const run = await tenantBDocker(['run', '--rm', ...LABEL_ARGS, engineContext().testImage, 'echo', 'still-served']);
+      expect(run.code, describeResult(run)).toBe(0);
+      expect(run.stdout).toBe('still-served\n');
+      // The flood was real: every one of tenant A's connections was being answered.
+      expect(floods.every((f) => f.answers() > 0)).toBe(true);
+    } finally {
+      for (const f of floods) f.stop();
+    }
+  });
+});
+
+describe('tenant B over mutual TLS', () => {
+  test('a hijacked run -i carries stdin, its EOF (TLS half-close) and the output back', async () => {
+    const image = engineContext().testImage;
+    const run = await runDocker(dockgate.listeners['tenant-b']!.dockerHost, ['run', '--rm', '-i', ...LABEL_ARGS, image, 'sh', '-c', 'wc -c; echo done'], {
+      env: { DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: tenantB.dir },
+      input: 'x'.repeat(100_000),
+    });
+    expect(run.code, describeResult(run)).toBe(0);
+    expect(run.stdout.split(/\s+/).filter(Boolean)).toEqual(['100000', 'done']);
+  });
+});
+
 describe('slowloris', () => {
   test('a client trickling its headers is cut at the deadline while normal clients are served', async () => {
     // One header line every 200 ms, for far longer than the 1 s headers deadline.
