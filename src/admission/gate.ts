@@ -217,13 +217,13 @@ export class AdmissionGate implements RequestGate {
     let admission;
     // One evaluator for the whole decision: a policy reload in between does not mix policies.
     const evaluator = this.opts.evaluator();
-    const path = (evaluator as { entrypoint?: string }).entrypoint;
+    const path = evaluator.entrypoint;
     try {
       admission = decide(evaluator, input);
     } catch (err) {
       const message = err instanceof PolicyError ? err.message : `unexpected error: ${(err as Error).message}`;
       this.opts.log.error({ decision: input.uid, kind: route.kind, operation: route.operation, err: message }, 'policy evaluation failed; request denied');
-      this.opts.decisionLog?.({ input, error: message, path, revision: (evaluator as { revision?: string }).revision });
+      this.opts.decisionLog?.({ input, error: message, path, revision: evaluator.revision });
       return refuse(500, `dockgate: request refused: the policy could not be evaluated (${message})`);
     }
     record.violations = admission.violations;

@@ -29,12 +29,15 @@ serve options (flags override the config file):
                       default: the embedded bundle of the shipped profiles (baseline)
   --entrypoint NAME   the entrypoint to evaluate (default: the bundle's only one,
                       else dockgate/admission/decision)
-  --config FILE       YAML configuration file
+  --config FILE       YAML configuration file (bundleService, bundleSigning, decisionLogs: see README)
   --socket-mode MODE  permissions of the listening socket (default 0660)
   --log-level LEVEL   fatal, error, warn, info, debug, trace or silent (default info)
   --log-format FMT    json (default: JSON lines on stderr) or pretty (human-readable, pino-pretty)
   --mode MODE         enforce (default) or audit: nothing is denied, would-be denials are logged and counted
   --admin ADDR        serve /metrics, /healthz and /readyz on a loopback HOST:PORT or unix:///path
+
+The policy bundle is reloaded when its file changes and on SIGHUP (a bad bundle is rejected
+and the old one keeps serving).
 `;
 
 async function main(argv: string[]): Promise<number> {
