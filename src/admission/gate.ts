@@ -7,6 +7,7 @@ import type { InspectedBodyKind } from '../docker/body-kinds.js';
 import { canonicalTarget, classify, type ClassifiedRoute } from '../http/classify.js';
 import { logDecision, type DecisionLine } from '../audit/decision-log.js';
 import type { RolloutMode } from '../config/config.js';
+import { parseQuery } from '../http/query.js';
 import type { DecisionRecord } from '../decision-log/decision-logger.js';
 import type { Logger } from '../log/logger.js';
 import type { JsonValue, PolicyInput, PolicyUserInfo } from '../policy/contract.js';
@@ -16,6 +17,8 @@ import { BodyError, readBody } from './body-reader.js';
 import { decide, denialMessage, type Admission, type Evaluator } from './decide.js';
 import { canLookUp, LookupError, lookUp, type InspectClient } from './lookup.js';
 import { referencedVolumes } from './related.js';
+import { FilterError } from './filters.js';
+import { Ownership } from './ownership.js';
 import { framingProblem, hasBody, isEmptyBody } from './request-framing.js';
 import { appendWarnings } from './warnings.js';
 
@@ -33,6 +36,13 @@ export interface AdmissionGateOptions {
   mode?: RolloutMode;
   /** Sees every decision line after it is logged (the metrics). */
   onDecision?: (line: DecisionLine) => void;
+  /** The owner label's key, handed to the policy as input.ownerLabel (it stamps creates with it). */
+  ownerLabel?: string;
+  /**
+   * Keep objects per owner (a tenant socket): the caller sees and acts on only objects carrying
+   * its username in the owner label (`ownerLabel`, default dockgate.owner).
+   */
+  ownership?: boolean;
   /** Largest judged JSON body (the daemon's bodies are a few KiB). */
   bodyLimit?: number;
   bodyDeadlineMs?: number;
@@ -62,6 +72,7 @@ type BodySource = () => Buffer | null | Promise<Buffer | BodyError>;
 function lineIdentity(u: PolicyUserInfo): DecisionLine['identity'] {
   return { listener: u.listener, username: u.username, groups: u.groups, ...(u.profile !== undefined ? { profile: u.profile } : {}) };
 }
+export const DEFAULT_OWNER_LABEL = 'dockgate.owner';
 
 const refuse = (status: number, message: string): GateVerdict => ({ action: 'refuse', status, message });
 
@@ -150,7 +161,7 @@ export class AdmissionGate implements RequestGate {
     const method = record.method;
     const classified = classify(method, req.url ?? '/');
     if (!classified.ok) return refuse(classified.status, `dockgate: ${classified.message}`);
-    const route = classified.route;
+    let route = classified.route;
     record.route = route.path;
     record.kind = route.kind;
     record.operation = route.operation;
@@ -190,6 +201,29 @@ export class AdmissionGate implements RequestGate {
       object = result.value;
     }
 
+    // On a tenant listener, the caller's objects are those carrying its username (per connection
+    // on TLS listeners); a caller without a username could only own unlabelled objects: refused.
+    let ownership: Ownership | undefined;
+    if (this.opts.ownership) {
+      if (userInfo.username === '') return refuse(403, 'dockgate: request refused: this listener keeps objects per owner and the caller has no username');
+      ownership = new Ownership({ upstream: this.opts.upstream, label: this.opts.ownerLabel ?? DEFAULT_OWNER_LABEL, owner: userInfo.username });
+    }
+    if (ownership) {
+      // Lists, prunes and events are scoped by the daemon itself: the owner label filter.
+      let rawQuery: string | undefined;
+      try {
+        rawQuery = ownership.scopedQuery(route);
+      } catch (err) {
+        if (!(err instanceof FilterError)) throw err;
+        return refuse(400, `dockgate: ${err.message}`);
+      }
+      if (rawQuery !== undefined) {
+        const reparsed = parseQuery(rawQuery);
+        if (!reparsed.ok) return refuse(500, `dockgate: request refused: the scoped query does not parse (${reparsed.message})`);
+        route = { ...route, rawQuery, query: reparsed.query };
+      }
+    }
+
     const input: PolicyInput = {
       uid: record.decisionId,
       kind: route.kind,
@@ -203,11 +237,17 @@ export class AdmissionGate implements RequestGate {
       },
       ...(object !== undefined ? { object } : {}),
       userInfo,
+      ...(this.opts.ownerLabel !== undefined ? { ownerLabel: this.opts.ownerLabel } : {}),
       dryRun: false,
     };
 
     try {
       await this.addLookups(input, route, object);
+      const refusal = ownership ? await ownership.check(route, input, object) : null;
+      if (refusal) {
+        this.opts.log.info({ uid: input.uid, kind: route.kind, operation: route.operation, target: route.target, status: refusal.status }, 'refused by ownership');
+        return refuse(refusal.status, refusal.message);
+      }
     } catch (err) {
       if (!(err instanceof LookupError)) throw err;
       this.opts.log.warn({ decision: input.uid, err: err.message }, 'lookup failed; request denied');
@@ -240,8 +280,16 @@ export class AdmissionGate implements RequestGate {
       record.result = 'allowed';
     }
 
+    const unstamped = ownership?.stampProblem(route, admission.object);
+    if (unstamped) {
+      this.opts.log.error({ uid: input.uid, kind: route.kind }, 'owner label missing after policy; request denied');
+      return refuse(500, unstamped);
+    }
+
     if (object !== undefined) forwardBody = Buffer.from(serializeJson(admission.object as JsonValue));
     const verdict: GateVerdict = { action: 'forward', target: canonicalTarget(route), body: forwardBody };
+    const filter = ownership?.responseFilter(route);
+    if (filter) verdict.rewrite = filter;
     // The client hears what audit mode let through, where it can (the create Warnings the CLI prints).
     const clientWarnings = record.result === 'audited' ? [...admission.warnings, `audit mode, would be denied: ${denialMessage(admission.violations).replace(/^dockgate: /, '')}`] : admission.warnings;
     if (clientWarnings.length > 0 && WARNING_RESPONSES.has(`${route.kind}:${route.operation}`)) {

@@ -89,6 +89,8 @@ export async function serve(config: DockgateConfig): Promise<number> {
       log: listenerLog,
       listenerName: l.name,
       mode: config.mode,
+      ownerLabel: config.ownerLabel,
+      ...(l.ownership ? { ownership: true } : {}),
       ...decisionLog,
     });
     const proxy = createProxyServer({

@@ -33,6 +33,8 @@ interface ListenerBase {
   maxConnections?: number;
   /** How long a client may take to send a request's headers (slowloris), and a TLS handshake. */
   headersTimeoutSeconds: number;
+  /** A tenant listener: each identity sees and touches only objects carrying its owner label. */
+  ownership?: boolean;
 }
 
 /** A unix socket: whoever can open it is `identity`. */
@@ -84,6 +86,8 @@ export interface DockgateConfig {
   logFormat: LogFormat;
   /** Where /metrics, /healthz and /readyz are served; undefined = nowhere. */
   admin?: AdminAddress;
+  /** The label that records an object's owner (stamped by the policy, filtered on by ownership). */
+  ownerLabel: string;
   /** How long hijacked streams may run on after SIGTERM before they are cut. */
   shutdownGraceSeconds: number;
   /** Pull the policy from an OPA bundle server instead of a file. */
@@ -177,6 +181,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): DockgateCon
     mode: 'enforce',
     logLevel: 'info',
     logFormat: 'json',
+    ownerLabel: 'dockgate.owner',
     shutdownGraceSeconds: 10,
   };
 }
@@ -246,7 +251,7 @@ function parseListener(raw: unknown, i: number, baseDir: string): ListenerConfig
   const where = `listeners[${i}]`;
   if (!isRecord(raw)) throw new ConfigError(`${where}: must be a mapping`);
   if (typeof raw.name !== 'string' || raw.name === '') throw new ConfigError(`${where}.name: required string`);
-  const common = ['name', 'profile', 'maxConnections', 'headersTimeoutSeconds'];
+  const common = ['name', 'profile', 'maxConnections', 'headersTimeoutSeconds', 'ownership'];
   const base: ListenerBase = { name: raw.name, headersTimeoutSeconds: DEFAULT_HEADERS_TIMEOUT_SECONDS };
   const profile = optionalString(raw, 'profile', where);
   if (profile !== undefined) base.profile = profile;
@@ -255,6 +260,10 @@ function parseListener(raw: unknown, i: number, baseDir: string): ListenerConfig
     const t = raw.headersTimeoutSeconds;
     if (typeof t !== 'number' || !(t > 0) || t > 3600) throw new ConfigError(`${where}.headersTimeoutSeconds: must be a number of seconds in (0, 3600]`);
     base.headersTimeoutSeconds = t;
+  }
+  if (raw.ownership !== undefined) {
+    if (typeof raw.ownership !== 'boolean') throw new ConfigError(`${where}.ownership: must be true or false`);
+    if (raw.ownership) base.ownership = true;
   }
   if (raw.unix !== undefined && raw.tcp !== undefined) throw new ConfigError(`${where}: give either unix or tcp, not both`);
 
@@ -341,6 +350,7 @@ function readDocument(doc: Record<string, unknown>, file: string, env: NodeJS.Pr
   if (doc.mode !== undefined) config.mode = doc.mode as RolloutMode;
   if (doc.logLevel !== undefined) config.logLevel = doc.logLevel as LogLevel;
   if (doc.logFormat !== undefined) config.logFormat = doc.logFormat as LogFormat;
+  if (doc.ownerLabel !== undefined) config.ownerLabel = doc.ownerLabel as string;
   if (doc.admin !== undefined) config.admin = parseAdminAddress(doc.admin as string, '$.admin');
   if (doc.shutdownGraceSeconds !== undefined) config.shutdownGraceSeconds = doc.shutdownGraceSeconds as number;
   if (doc.bundleService !== undefined) config.bundleService = parseBundleService(doc.bundleService, 'bundleService');
