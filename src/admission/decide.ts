@@ -6,6 +6,15 @@ import { applyPatch } from './json-patch.js';
 /** Anything that judges one input: the wasm engine, or a test double for fault injection. */
 export interface Evaluator {
   evaluate(input: PolicyInput): PolicyDecision;
+  /** The entrypoint and bundle revision it evaluates, for the decision log. */
+  readonly entrypoint?: string;
+  readonly revision?: string | undefined;
+}
+
+/** What a patch operation did, without its value (which may be large, or a secret). */
+export interface PatchSummary {
+  op: string;
+  path: string;
 }
 
 export interface Admission {
@@ -14,8 +23,8 @@ export interface Admission {
   object: JsonValue | undefined;
   violations: PolicyViolation[];
   warnings: string[];
-  /** Every patch operation applied, across rounds, for the decision log. */
-  patched: number;
+  /** Every patch operation applied, across rounds (op and path, not values), for the decision log. */
+  patches: PatchSummary[];
   rounds: number;
   revision: string | undefined;
 }
@@ -47,7 +56,7 @@ export async function decideAsync(evaluate: AsyncEvaluate, input: PolicyInput): 
 function* admissionRounds(input: PolicyInput): Generator<PolicyInput, Admission, PolicyDecision> {
   let current = input;
   const warnings: string[] = [];
-  let patched = 0;
+  const patches: PatchSummary[] = [];
   for (let round = 1; ; round++) {
     const decision = yield current;
     for (const w of decision.warnings) if (!warnings.includes(w)) warnings.push(w);
@@ -76,7 +85,7 @@ function* admissionRounds(input: PolicyInput): Generator<PolicyInput, Admission,
         object: current.object,
         violations: decision.violations,
         warnings,
-        patched,
+        patches,
         rounds: round,
         revision: decision.revision,
       };
@@ -84,7 +93,7 @@ function* admissionRounds(input: PolicyInput): Generator<PolicyInput, Admission,
     if (round >= MAX_MUTATION_ROUNDS) {
       throw new PolicyError('result', `the policy's mutations did not settle after ${MAX_MUTATION_ROUNDS} rounds`);
     }
-    patched += decision.patch.length;
+    for (const p of decision.patch) patches.push({ op: p.op, path: p.path });
     current = { ...current, object: next };
   }
 }

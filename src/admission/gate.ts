@@ -1,18 +1,25 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { canonicalizeBody, serializeJson } from '../docker/canonicalize.js';
 import type { InspectedBodyKind } from '../docker/body-kinds.js';
 import { canonicalTarget, classify, type ClassifiedRoute } from '../http/classify.js';
+import { logDecision, type DecisionLine } from '../audit/decision-log.js';
+import type { RolloutMode } from '../config/config.js';
+import { parseQuery } from '../http/query.js';
 import type { DecisionRecord } from '../decision-log/decision-logger.js';
 import type { Logger } from '../log/logger.js';
 import type { JsonValue, PolicyInput, PolicyUserInfo } from '../policy/contract.js';
 import { PolicyError } from '../policy/policy-error.js';
 import type { GateVerdict, RequestGate } from '../proxy/gate.js';
 import { BodyError, readBody } from './body-reader.js';
-import { decide, decideAsync, denialMessage, type Admission, type AsyncEvaluate, type Evaluator } from './decide.js';
+import { decideMemoized } from './decision-memo.js';
+import { denialMessage, type Admission, type AsyncEvaluate, type Evaluator } from './decide.js';
 import { canLookUp, LookupError, lookUp, type InspectClient } from './lookup.js';
 import { referencedVolumes } from './related.js';
+import { FilterError } from './filters.js';
+import { Ownership } from './ownership.js';
 import { framingProblem, hasBody, isEmptyBody } from './request-framing.js';
 import { appendWarnings } from './warnings.js';
 
@@ -23,7 +30,20 @@ export interface AdmissionGateOptions {
   evaluator: () => Evaluator;
   /** Who the caller is: fixed for the listener (unix), or per connection (the TLS client certificate). */
   identity: PolicyUserInfo | ConnectionIdentity;
+  /** The listener's name, for decision lines of requests refused before an identity is known. */
+  listenerName?: string;
   log: Logger;
+  /** audit: a policy denial is logged and counted but the request is forwarded (rollout). */
+  mode?: RolloutMode;
+  /** Sees every decision line after it is logged (the metrics). */
+  onDecision?: (line: DecisionLine) => void;
+  /** The owner label's key, handed to the policy as input.ownerLabel (it stamps creates with it). */
+  ownerLabel?: string;
+  /**
+   * Keep objects per owner (a tenant socket): the caller sees and acts on only objects carrying
+   * its username in the owner label (`ownerLabel`, default dockgate.owner).
+   */
+  ownership?: boolean;
   /** Largest judged JSON body (the daemon's bodies are a few KiB). */
   bodyLimit?: number;
   bodyDeadlineMs?: number;
@@ -54,6 +74,11 @@ export type AdmissionReport = (input: PolicyInput, admission: Admission) => void
 
 type RequestHead = Pick<IncomingMessage, 'method' | 'url' | 'headers'> & { socket?: Socket };
 type BodySource = () => Buffer | null | Promise<Buffer | BodyError>;
+
+function lineIdentity(u: PolicyUserInfo): DecisionLine['identity'] {
+  return { listener: u.listener, username: u.username, groups: u.groups, ...(u.profile !== undefined ? { profile: u.profile } : {}) };
+}
+export const DEFAULT_OWNER_LABEL = 'dockgate.owner';
 
 const refuse = (status: number, message: string): GateVerdict => ({ action: 'refuse', status, message });
 
@@ -93,10 +118,60 @@ export class AdmissionGate implements RequestGate {
 
   /** `upgrade`: an upgrade request, whose body (`body()`) was read with its head. */
   private async judge(req: RequestHead, upgrade: boolean, body: BodySource, report?: AdmissionReport): Promise<GateVerdict> {
-    const method = req.method ?? 'GET';
+    const { identity } = this.opts;
+    const record: DecisionLine = {
+      decisionId: randomUUID(),
+      identity:
+        typeof identity === 'function'
+          ? { listener: this.opts.listenerName ?? 'unknown', username: '', groups: [] }
+          : lineIdentity(identity),
+      method: req.method ?? 'GET',
+      route: (req.url ?? '/').split('?')[0]!.slice(0, 256),
+      kind: 'unknown',
+      operation: 'unknown',
+      allowed: false,
+      result: 'refused',
+      mode: this.opts.mode ?? 'enforce',
+      violations: [],
+      patch: [],
+      warnings: [],
+      latencyMs: 0,
+    };
+    const started = { at: performance.now() };
+    const verdict = await this.judgeInto(record, started, req, upgrade, body, report);
+    record.latencyMs = performance.now() - started.at;
+    if (verdict.action === 'refuse') {
+      record.allowed = false;
+      if (record.result !== 'denied') {
+        record.result = 'refused';
+        record.status = verdict.status;
+        record.reason = verdict.message;
+      }
+    } else {
+      record.allowed = true;
+    }
+    logDecision(this.opts.log, record);
+    this.opts.onDecision?.(record);
+    return verdict;
+  }
+
+  /** The pipeline proper; fills in `record` as it learns (route, verdict, violations, patch). */
+  private async judgeInto(
+    record: DecisionLine,
+    started: { at: number },
+    req: RequestHead,
+    upgrade: boolean,
+    body: BodySource,
+    report?: AdmissionReport,
+  ): Promise<GateVerdict> {
+    const method = record.method;
     const classified = classify(method, req.url ?? '/');
     if (!classified.ok) return refuse(classified.status, `dockgate: ${classified.message}`);
-    const route = classified.route;
+    let route = classified.route;
+    record.route = route.path;
+    record.kind = route.kind;
+    record.operation = route.operation;
+    if (route.target !== undefined) record.target = route.target;
     if (upgrade && !route.hijack) {
       return refuse(400, 'dockgate: Connection: Upgrade is only accepted on attach, exec start and BuildKit session routes');
     }
@@ -104,6 +179,7 @@ export class AdmissionGate implements RequestGate {
     const who = this.identityOf(req);
     if (!who.ok) return refuse(403, who.message);
     const userInfo = who.userInfo;
+    record.identity = lineIdentity(userInfo);
     const problem = framingProblem(req);
     if (problem) return refuse(problem.startsWith('Content-Encoding') ? 415 : 400, `dockgate: ${problem}`);
 
@@ -112,7 +188,13 @@ export class AdmissionGate implements RequestGate {
     let forwardBody: Buffer | null = null;
     const pending = upgrade || route.body !== 'stream' ? body() : null;
     // Only a body still to be read costs an await (the hot path has none on GETs).
-    const sent = pending instanceof Promise ? await pending : pending;
+    let sent;
+    if (pending instanceof Promise) {
+      sent = await pending;
+      started.at = performance.now(); // the client's sending time is not decision latency
+    } else {
+      sent = pending;
+    }
     if (sent instanceof Error) return refuse((sent as BodyError).status, `dockgate: ${sent.message}`);
     if (route.body === 'none') {
       if (sent && sent.length > 0 && !isEmptyBody(sent)) {
@@ -125,8 +207,31 @@ export class AdmissionGate implements RequestGate {
       object = result.value;
     }
 
+    // On a tenant listener, the caller's objects are those carrying its username (per connection
+    // on TLS listeners); a caller without a username could only own unlabelled objects: refused.
+    let ownership: Ownership | undefined;
+    if (this.opts.ownership) {
+      if (userInfo.username === '') return refuse(403, 'dockgate: request refused: this listener keeps objects per owner and the caller has no username');
+      ownership = new Ownership({ upstream: this.opts.upstream, label: this.opts.ownerLabel ?? DEFAULT_OWNER_LABEL, owner: userInfo.username });
+    }
+    if (ownership) {
+      // Lists, prunes and events are scoped by the daemon itself: the owner label filter.
+      let rawQuery: string | undefined;
+      try {
+        rawQuery = ownership.scopedQuery(route);
+      } catch (err) {
+        if (!(err instanceof FilterError)) throw err;
+        return refuse(400, `dockgate: ${err.message}`);
+      }
+      if (rawQuery !== undefined) {
+        const reparsed = parseQuery(rawQuery);
+        if (!reparsed.ok) return refuse(500, `dockgate: request refused: the scoped query does not parse (${reparsed.message})`);
+        route = { ...route, rawQuery, query: reparsed.query };
+      }
+    }
+
     const input: PolicyInput = {
-      uid: randomUUID(),
+      uid: record.decisionId,
       kind: route.kind,
       operation: route.operation,
       ...(route.target !== undefined ? { target: route.target } : {}),
@@ -138,56 +243,64 @@ export class AdmissionGate implements RequestGate {
       },
       ...(object !== undefined ? { object } : {}),
       userInfo,
+      ...(this.opts.ownerLabel !== undefined ? { ownerLabel: this.opts.ownerLabel } : {}),
       dryRun: false,
     };
 
     try {
       await this.addLookups(input, route, object);
+      const refusal = ownership ? await ownership.check(route, input, object) : null;
+      if (refusal) {
+        this.opts.log.info({ uid: input.uid, kind: route.kind, operation: route.operation, target: route.target, status: refusal.status }, 'refused by ownership');
+        return refuse(refusal.status, refusal.message);
+      }
     } catch (err) {
       if (!(err instanceof LookupError)) throw err;
-      this.opts.log.warn({ uid: input.uid, err: err.message }, 'lookup failed; request denied');
+      this.opts.log.warn({ decision: input.uid, err: err.message }, 'lookup failed; request denied');
       return refuse(502, `dockgate: request refused: ${err.message}`);
     }
 
     let admission;
     // One evaluator for the whole decision: a policy reload in between does not mix policies.
     const evaluator = this.opts.evaluator();
-    const path = (evaluator as { entrypoint?: string }).entrypoint;
+    const path = evaluator.entrypoint;
     try {
-      const offloaded = this.opts.offload?.(evaluator);
-      admission = offloaded ? await decideAsync(offloaded, input) : decide(evaluator, input);
+      const decided = decideMemoized(evaluator, input, this.opts.offload?.(evaluator));
+      admission = decided instanceof Promise ? await decided : decided;
     } catch (err) {
       const message = err instanceof PolicyError ? err.message : `unexpected error: ${(err as Error).message}`;
-      this.opts.log.error({ uid: input.uid, kind: route.kind, operation: route.operation, err: message }, 'policy evaluation failed; request denied');
-      this.opts.decisionLog?.({ input, error: message, path, revision: (evaluator as { revision?: string }).revision });
+      this.opts.log.error({ decision: input.uid, kind: route.kind, operation: route.operation, err: message }, 'policy evaluation failed; request denied');
+      this.opts.decisionLog?.({ input, error: message, path, revision: evaluator.revision });
       return refuse(500, `dockgate: request refused: the policy could not be evaluated (${message})`);
     }
-    this.opts.log.info(
-      {
-        uid: input.uid,
-        // Who asked: on a TLS listener each connection has its own identity.
-        username: userInfo.username,
-        method,
-        path: route.path,
-        kind: route.kind,
-        operation: route.operation,
-        target: route.target,
-        allowed: admission.allowed,
-        violations: admission.violations,
-        patched: admission.patched,
-        warnings: admission.warnings,
-        revision: admission.revision,
-      },
-      'admission decision',
-    );
+    record.violations = admission.violations;
+    record.patch = admission.patches;
+    record.warnings = admission.warnings;
+    if (admission.revision !== undefined) record.revision = admission.revision;
     this.opts.decisionLog?.({ input, admission, path, revision: admission.revision });
     report?.(input, admission);
-    if (!admission.allowed) return refuse(403, denialMessage(admission.violations));
+    if (!admission.allowed) {
+      // Audit mode (rollout): the would-be denial is logged and counted, the request goes on.
+      record.result = record.mode === 'audit' ? 'audited' : 'denied';
+      if (record.mode !== 'audit') return refuse(403, denialMessage(admission.violations));
+    } else {
+      record.result = 'allowed';
+    }
+
+    const unstamped = ownership?.stampProblem(route, admission.object);
+    if (unstamped) {
+      this.opts.log.error({ uid: input.uid, kind: route.kind }, 'owner label missing after policy; request denied');
+      return refuse(500, unstamped);
+    }
 
     if (object !== undefined) forwardBody = Buffer.from(serializeJson(admission.object as JsonValue));
     const verdict: GateVerdict = { action: 'forward', target: canonicalTarget(route), body: forwardBody };
-    if (admission.warnings.length > 0 && WARNING_RESPONSES.has(`${route.kind}:${route.operation}`)) {
-      const warnings = admission.warnings.map((w) => (w.startsWith('dockgate:') ? w : `dockgate: ${w}`));
+    const filter = ownership?.responseFilter(route);
+    if (filter) verdict.rewrite = filter;
+    // The client hears what audit mode let through, where it can (the create Warnings the CLI prints).
+    const clientWarnings = record.result === 'audited' ? [...admission.warnings, `audit mode, would be denied: ${denialMessage(admission.violations).replace(/^dockgate: /, '')}`] : admission.warnings;
+    if (clientWarnings.length > 0 && WARNING_RESPONSES.has(`${route.kind}:${route.operation}`)) {
+      const warnings = clientWarnings.map((w) => (w.startsWith('dockgate:') ? w : `dockgate: ${w}`));
       verdict.rewrite = (status, body) => (status >= 200 && status < 300 ? appendWarnings(body, warnings) : body);
     }
     return verdict;

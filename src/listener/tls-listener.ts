@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type net from 'node:net';
-import type tls from 'node:tls';
+import tls from 'node:tls';
 import type { TcpListenerConfig } from '../config/config.js';
 import type { ConnectionIdentity } from '../admission/gate.js';
 import type { Logger } from '../log/logger.js';
@@ -23,7 +23,7 @@ function readPem(file: string, what: string): Buffer {
 
 /** Server options: a client certificate from the client CA is required, or the handshake fails. */
 export function mutualTlsOptions(l: TcpListenerConfig, handshakeTimeoutMs: number): tls.TlsOptions {
-  return {
+  const options: tls.TlsOptions = {
     cert: readPem(l.tcp.cert, 'server certificate'),
     key: readPem(l.tcp.key, 'server key'),
     ca: readPem(l.tcp.clientCA, 'client CA'),
@@ -33,6 +33,13 @@ export function mutualTlsOptions(l: TcpListenerConfig, handshakeTimeoutMs: numbe
     // A handshake that never ends is slowloris one layer down.
     handshakeTimeout: handshakeTimeoutMs,
   };
+  // Checked here so that a bad PEM or a key that does not fit the certificate is a clear start-up error.
+  try {
+    tls.createSecureContext(options);
+  } catch (err) {
+    throw new ListenerError(`listener ${l.name}: unusable TLS files (cert ${l.tcp.cert}, key ${l.tcp.key}, clientCA ${l.tcp.clientCA}): ${(err as Error).message}`);
+  }
+  return options;
 }
 
 /** Logs (throttled) refused handshakes: no certificate, one from another CA, garbage. */

@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream';
 import type { Logger } from '../log/logger.js';
 import type { Upstream } from '../upstream/client.js';
 import { sendDockerError } from './docker-error.js';
@@ -19,7 +18,10 @@ export interface ForwardOptions {
   target: string;
   /** A replacement body (the canonical object as judged); null streams the client's body. */
   body: Buffer | null;
-  /** Applied to a JSON response of at most REWRITE_LIMIT bytes; others stream untouched. */
+  /**
+   * Applied to a JSON response of at most REWRITE_LIMIT bytes; a larger one is cut rather than
+   * relayed unrewritten (the rewrite may be a filter). Other content types stream untouched.
+   */
   rewrite?: ResponseRewrite;
 }
 
@@ -75,9 +77,10 @@ export function forward(req: IncomingMessage, res: ServerResponse, opts: Forward
     upReq.end(opts.body);
     req.resume(); // the original bytes were already consumed by the canonicalizer
   } else if (requestHasBody(req)) {
-    pipeline(req, upReq, (err) => {
-      if (err) upReq.destroy();
-    });
+    // pipe() rather than pipeline(), as for responses (see relayResponse): a client that stops
+    // sending mid-body aborts the upstream request; an upstream failure is handled above.
+    req.once('error', () => upReq.destroy());
+    req.pipe(upReq);
   } else {
     upReq.end();
   }
@@ -87,7 +90,7 @@ function relayResponse(upRes: IncomingMessage, res: ServerResponse, rewrite: Res
   const status = upRes.statusCode ?? 502;
   const cl = upRes.headers['content-length'];
   const isJson = (upRes.headers['content-type'] ?? '').startsWith('application/json');
-  if (rewrite && isJson && cl !== undefined && Number(cl) <= REWRITE_LIMIT) {
+  if (rewrite && isJson) {
     bufferAndRewrite(upRes, res, rewrite);
     return;
   }
@@ -114,7 +117,16 @@ function relayResponse(upRes: IncomingMessage, res: ServerResponse, rewrite: Res
 
 function bufferAndRewrite(upRes: IncomingMessage, res: ServerResponse, rewrite: ResponseRewrite): void {
   const chunks: Buffer[] = [];
-  upRes.on('data', (c: Buffer) => chunks.push(c));
+  let size = 0;
+  upRes.on('data', (c: Buffer) => {
+    size += c.length;
+    if (size > REWRITE_LIMIT) {
+      upRes.destroy();
+      res.destroy();
+      return;
+    }
+    chunks.push(c);
+  });
   upRes.on('error', () => res.destroy());
   upRes.on('end', () => {
     const raw = Buffer.concat(chunks);

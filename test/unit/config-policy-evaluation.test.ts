@@ -23,11 +23,12 @@ describe('policyWorkers and policyDeadlineMs', () => {
   });
 
   test.each([
-    ['policyWorkers: -1', /policyWorkers must be an integer from 0 to 64/],
-    ['policyWorkers: 1.5', /policyWorkers must be an integer/],
-    ['policyWorkers: "2"', /policyWorkers must be an integer/],
-    ['policyDeadlineMs: 0', /policyDeadlineMs must be an integer number of milliseconds/],
-    ['policyDeadlineMs: 10m', /policyDeadlineMs must be/],
+    ['policyWorkers: -1', /\$\.policyWorkers: .*>= 0/],
+    ['policyWorkers: 65', /\$\.policyWorkers: .*<= 64/],
+    ['policyWorkers: 1.5', /\$\.policyWorkers: .*integer/],
+    ['policyWorkers: "2"', /\$\.policyWorkers: .*integer/],
+    ['policyDeadlineMs: 0', /\$\.policyDeadlineMs: .*>= 1/],
+    ['policyDeadlineMs: 10m', /\$\.policyDeadlineMs: .*integer/],
   ])('%s is refused', (yaml, message) => {
     expect(() => load(`${yaml}\n`)).toThrow(message);
   });

@@ -1,7 +1,12 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { PeerCertificate } from 'node:tls';
 import { describe, expect, test } from 'vitest';
-import type { IdentityRule } from '../../src/config/config.js';
+import type { IdentityRule, TcpListenerConfig } from '../../src/config/config.js';
 import { certificateFacts, mapIdentity, parseSubjectAltName, type CertificateFacts } from '../../src/listener/identity-map.js';
+import { mutualTlsOptions } from '../../src/listener/tls-listener.js';
+import { ListenerError } from '../../src/listener/unix-socket.js';
 
 const facts = (f: Partial<CertificateFacts>): CertificateFacts => ({ commonNames: [], organizationalUnits: [], sans: [], subject: '', fingerprint256: '', ...f });
 
@@ -55,5 +60,22 @@ describe('identityFrom rules', () => {
   test('facts from a peer certificate: repeated attributes become lists', () => {
     const cert = { subject: { CN: 'alice', OU: ['team-a', 'ops'] }, subjectaltname: 'DNS:a.example', fingerprint256: 'AB:CD' } as unknown as PeerCertificate;
     expect(certificateFacts(cert)).toEqual({ commonNames: ['alice'], organizationalUnits: ['team-a', 'ops'], sans: ['DNS:a.example'], subject: 'CN=alice, OU=team-a+ops', fingerprint256: 'AB:CD' });
+  });
+});
+
+describe('TLS files of a listener', () => {
+  const listener = (dir: string): TcpListenerConfig => ({
+    name: 'remote',
+    headersTimeoutSeconds: 60,
+    tcp: { host: '127.0.0.1', port: 0, cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem'), clientCA: path.join(dir, 'ca.pem') },
+    identityFrom: RULES,
+  });
+
+  test('a missing or non-PEM file is a start-up error naming the listener and the file', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'dgg-tls-'));
+    expect(() => mutualTlsOptions(listener(dir), 1000)).toThrow(ListenerError);
+    expect(() => mutualTlsOptions(listener(dir), 1000)).toThrow(/cannot read the server certificate .*cert\.pem/);
+    for (const f of ['cert.pem', 'key.pem', 'ca.pem']) writeFileSync(path.join(dir, f), 'not a PEM\n');
+    expect(() => mutualTlsOptions(listener(dir), 1000)).toThrow(/listener remote: unusable TLS files/);
   });
 });
