@@ -264,6 +264,48 @@ describe('ownership: two tenants on one daemon', () => {
   });
 });
 
+describe('ownership: built images', () => {
+  const tag = `dockgate-test/b-built:${uniqueName('t')}`;
+  const missingTag = `dockgate-test/b-built:${uniqueName('missing')}`;
+  let context: string;
+
+  beforeAll(async () => {
+    context = await fs.mkdtemp('/tmp/dgt-tenancy-build-');
+    await fs.writeFile(path.join(context, 'Dockerfile'), `FROM ${env().testImage}\nRUN echo built > /built\n`);
+    const r = await as('team-b', ['build', '--label', 'dockgate.owner=team-a', '-t', tag, context], { env: { DOCKER_BUILDKIT: '0' }, timeoutMs: 120_000 });
+    expect(r.code, describeResult(r)).toBe(0);
+  });
+
+  afterAll(async () => {
+    await atDaemon('DELETE', `/images/${tag}?force=1`);
+    if (context) await fs.rm(context, { recursive: true, force: true });
+  });
+
+  test('an image built through a tenant socket is its builder\'s (a claimed owner label is replaced)', async () => {
+    const inspect = (await atDaemon('GET', `/images/${tag}/json`)).json<{ Config: { Labels: Record<string, string> } }>();
+    expect(inspect.Config.Labels['dockgate.owner']).toBe('team-b');
+    expect(lines(await ok(as('team-b', ['images', '--format', '{{.Repository}}:{{.Tag}}'])))).toContain(tag);
+    expect(await ok(as('team-a', ['images', '--format', '{{.Repository}}:{{.Tag}}']))).not.toContain(tag);
+  });
+
+  test('the other tenant gets "No such image" for it, as for a missing one', async () => {
+    for (const args of [['image', 'inspect'], ['rmi'], ['history'], ['tag', '-', 'dockgate-test/stolen:1'], ['save', '-o', '/tmp/dgt-tenancy-save.tar']]) {
+      const cmd = (ref: string) => (args[1] === '-' ? [args[0]!, ref, args[2]!] : [...args, ref]);
+      const hidden = await failure('team-a', cmd(tag), tag);
+      expect(hidden).toMatch(/No such image|reference does not exist/);
+      expect(hidden).toBe(await failure('team-a', cmd(missingTag), missingTag));
+    }
+    const create = (image: string) =>
+      engineRequest(socketOf('team-a'), 'POST', '/containers/create', { body: JSON.stringify({ Image: image, Labels: { 'dockgate.test': '1' } }) });
+    const hidden = await create(tag);
+    const absent = await create(missingTag);
+    expect(hidden.status, hidden.text()).toBe(404);
+    expect(absent.status, absent.text()).toBe(404);
+    expect(hidden.json()).toEqual(JSON.parse(absent.text().split(missingTag).join(tag)));
+    expect((await atDaemon('GET', `/images/${tag}/json`)).status).toBe(200);
+  });
+});
+
 describe('ownership: two compose projects with the same name', () => {
   const COMPOSE = process.env.DOCKGATE_TEST_COMPOSE ?? '/usr/bin/docker-compose';
   const project = `dgtt${randomBytes(4).toString('hex')}`;

@@ -123,6 +123,8 @@ describe('owners and not-found answers', () => {
     expect(notFound('volume', 'v').message).toBe('get v: no such volume');
     expect(notFound('network', 'n').message).toBe('network n not found');
     expect(notFound('exec', 'e').message).toBe('No such exec instance: e');
+    expect(notFound('image', 'x:1', 'inspect').message).toBe('no such image: x:1: No such image: x:1');
+    expect(notFound('image', 'x:1', 'delete').message).toBe('No such image: x:1');
   });
 });
 
