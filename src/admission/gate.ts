@@ -229,6 +229,8 @@ export class AdmissionGate implements RequestGate {
     const verdict: GateVerdict = { action: 'forward', target: canonicalTarget(route), body: forwardBody };
     const filter = ownership?.responseFilter(route);
     if (filter) verdict.rewrite = filter;
+    const streamFilter = ownership?.streamFilter(route);
+    if (streamFilter) verdict.streamFilter = streamFilter;
     if (admission.warnings.length > 0 && WARNING_RESPONSES.has(`${route.kind}:${route.operation}`)) {
       const warnings = admission.warnings.map((w) => (w.startsWith('dockgate:') ? w : `dockgate: ${w}`));
       verdict.rewrite = (status, body) => (status >= 200 && status < 300 ? appendWarnings(body, warnings) : body);

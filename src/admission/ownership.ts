@@ -1,6 +1,8 @@
 import type { ClassifiedRoute } from '../http/classify.js';
 import { firstValue } from '../http/query.js';
 import type { JsonObject, JsonValue, PolicyInput } from '../policy/contract.js';
+import type { Transform } from 'node:stream';
+import { ownEventsFilter } from './event-filter.js';
 import { FilterError, withLabelFilter } from './filters.js';
 import { lookUp, type InspectClient } from './lookup.js';
 import { replaceQueryParam } from './query-rewrite.js';
@@ -260,6 +262,12 @@ export class Ownership {
     const labels = isObject(object) ? object.Labels : undefined;
     if (isObject(labels) && labels[this.opts.label] === this.opts.owner) return null;
     return `dockgate: request refused: this socket keeps objects per owner, but the policy did not set the owner label ${this.opts.label}=${this.opts.owner} (rule owner-label must be on)`;
+  }
+
+  /** The stream filter of the events route: only messages carrying the caller's label. */
+  streamFilter(route: ClassifiedRoute): (() => Transform) | undefined {
+    if (route.kind !== 'system' || route.operation !== 'events') return undefined;
+    return () => ownEventsFilter(this.opts.label, this.opts.owner);
   }
 
   /** A response filter for routes the daemon cannot filter by label (system df). */

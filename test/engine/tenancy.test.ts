@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { engineContext } from '../support/context.js';
-import { clientEnv, describeResult, runCommand, runDocker, type RunOptions, type RunResult } from '../support/docker-cli.js';
+import { clientEnv, describeResult, runCommand, runDocker, spawnDocker, type RunOptions, type RunResult } from '../support/docker-cli.js';
 import { engineRequest, listContainers } from '../support/engine-api.js';
 import { startDockgateWithConfig, type ConfiguredDockgate } from '../support/dockgate.js';
 import { LABEL_ARGS, uniqueName } from '../support/fixtures.js';
@@ -246,6 +246,24 @@ describe('ownership: two tenants on one daemon', () => {
     const r = await as('team-a', ['builder', 'prune', '-f'], { env: { DOCKER_BUILDKIT: '0' } });
     expect(r.code, describeResult(r)).not.toBe(0);
     expect(r.stderr).toContain('cannot be pruned per tenant');
+  });
+
+  test('a live event stream shows the caller\'s events as they happen, and none of the other\'s', async () => {
+    const watch = spawnDocker(hostOf('team-a'), ['events', '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
+    try {
+      // The other tenant acts first: if its event got through it would be before ours.
+      const theirs = uniqueName('dgt-b-evt');
+      const mine = uniqueName('dgt-a-evt');
+      await ok(as('team-b', ['create', '--name', theirs, ...LABEL_ARGS, env().testImage, 'true']));
+      await ok(as('team-a', ['create', '--name', mine, ...LABEL_ARGS, env().testImage, 'true']));
+      await watch.waitForOutput(new RegExp(`create ${mine}`), 20_000);
+      expect(watch.stdout()).not.toContain(theirs);
+      await atDaemon('DELETE', `/containers/${theirs}`);
+      await atDaemon('DELETE', `/containers/${mine}`);
+    } finally {
+      watch.child.kill('SIGKILL');
+      await watch.exited;
+    }
   });
 
   test('events and system df show only the caller\'s objects', async () => {
