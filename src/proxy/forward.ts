@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline, type Transform } from 'node:stream';
+import type { Transform } from 'node:stream';
 import type { Logger } from '../log/logger.js';
 import type { Upstream } from '../upstream/client.js';
 import { sendDockerError } from './docker-error.js';
@@ -26,6 +26,8 @@ export interface ForwardOptions {
   rewrite?: ResponseRewrite;
   /** Passes a successful streamed response through this (e.g. the events of one owner). */
   streamFilter?: () => Transform;
+  /** Called when the daemon's response headers arrive (upstream latency). */
+  onUpstreamAnswer?: () => void;
 }
 
 const REWRITE_LIMIT = 1024 * 1024;
@@ -68,6 +70,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, opts: Forward
 
   upReq.on('response', (upRes) => {
     responded = true;
+    opts.onUpstreamAnswer?.();
     relayResponse(upRes, res, opts.rewrite, opts.streamFilter);
   });
 
