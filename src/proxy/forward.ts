@@ -23,6 +23,8 @@ export interface ForwardOptions {
    * relayed unrewritten (the rewrite may be a filter). Other content types stream untouched.
    */
   rewrite?: ResponseRewrite;
+  /** Called when the daemon's response headers arrive (upstream latency). */
+  onUpstreamAnswer?: () => void;
 }
 
 const REWRITE_LIMIT = 1024 * 1024;
@@ -65,6 +67,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, opts: Forward
 
   upReq.on('response', (upRes) => {
     responded = true;
+    opts.onUpstreamAnswer?.();
     relayResponse(upRes, res, opts.rewrite);
   });
 
