@@ -5,12 +5,15 @@ import { limitConnections, type RefusedConnection } from '../listener/connection
 import { certificateIdentity, listenTcp, logRefusedHandshakes, mutualTlsOptions } from '../listener/tls-listener.js';
 import { ListenerError, listenUnix } from '../listener/unix-socket.js';
 import { createLoggerFor, type Logger } from '../log/logger.js';
+import { DecisionPool } from '../admission/decision-pool.js';
+import type { Evaluator } from '../admission/decide.js';
+import { PolicyEngine } from '../policy/engine.js';
 import { startAdminServer, type AdminServer, type Readiness } from '../admin/admin-server.js';
 import { AdmissionGate } from '../admission/gate.js';
 import { DockgateMetrics } from '../metrics/metrics.js';
 import type { DecisionLine } from '../audit/decision-log.js';
 import { DecisionLogger } from '../decision-log/decision-logger.js';
-import type { PolicyUserInfo } from '../policy/contract.js';
+import type { PolicyInput, PolicyUserInfo } from '../policy/contract.js';
 import { startPolicyDistribution } from '../policy/distribution.js';
 import { packageVersion } from './version.js';
 import { createProxyServer, type ProxyServer } from '../proxy/server.js';
@@ -78,6 +81,8 @@ export async function serve(config: DockgateConfig): Promise<number> {
   const decisionLogger = config.decisionLogs ? new DecisionLogger({ config: config.decisionLogs, log, version: packageVersion(), ...(metrics ? { stats: metrics } : {}) }) : undefined;
   const decisionLog = decisionLogger ? { decisionLog: decisionLogger.record.bind(decisionLogger) } : {};
   const upstream = new Upstream(upstreamAddress);
+  const pool = config.policyWorkers > 0 ? new DecisionPool({ workers: config.policyWorkers, deadlineMs: config.policyDeadlineMs, log }) : undefined;
+  const offload = pool ? { offload: (e: Evaluator) => (e instanceof PolicyEngine ? (input: PolicyInput) => pool.evaluate(e, input) : undefined) } : {};
 
   // One http.Server per listener: a caller's identity is a property of the connection it came in
   // on, and each listener's connection limit is its own.
@@ -97,6 +102,7 @@ export async function serve(config: DockgateConfig): Promise<number> {
       ownerLabel: config.ownerLabel,
       ...(l.ownership ? { ownership: true } : {}),
       ...decisionLog,
+      ...offload,
       ...(metrics ? { onDecision: (line: DecisionLine) => metrics.decision(line) } : {}),
     });
     const proxy = createProxyServer({
@@ -132,6 +138,7 @@ export async function serve(config: DockgateConfig): Promise<number> {
     if (config.admin && metrics) admin = await startAdminServer({ address: config.admin, log, metrics: () => metrics.render(), readiness });
   } catch (err) {
     policy.close();
+    await pool?.close();
     await decisionLogger?.close();
     for (const s of started) {
       s.proxy.server.close();
@@ -152,6 +159,7 @@ export async function serve(config: DockgateConfig): Promise<number> {
           await s.proxy.shutdown(config.shutdownGraceSeconds * 1000);
         }),
       )
+        .then(() => pool?.close())
         // Decisions made until the end are shipped (one last upload attempt) before exiting.
         .then(() => decisionLogger?.close())
         // Last: /readyz says "shutting down" until the end.
