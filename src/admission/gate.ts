@@ -297,6 +297,8 @@ export class AdmissionGate implements RequestGate {
     const verdict: GateVerdict = { action: 'forward', target: canonicalTarget(route), body: forwardBody };
     const filter = ownership?.responseFilter(route);
     if (filter) verdict.rewrite = filter;
+    const streamFilter = ownership?.streamFilter(route);
+    if (streamFilter) verdict.streamFilter = streamFilter;
     // The client hears what audit mode let through, where it can (the create Warnings the CLI prints).
     const clientWarnings = record.result === 'audited' ? [...admission.warnings, `audit mode, would be denied: ${denialMessage(admission.violations).replace(/^dockgate: /, '')}`] : admission.warnings;
     if (clientWarnings.length > 0 && WARNING_RESPONSES.has(`${route.kind}:${route.operation}`)) {

@@ -95,7 +95,11 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
           return;
         }
         const fwd = { upstream, log, target: verdict.target, body: verdict.body, onUpstreamAnswer: metrics.upstreamTimer('request') };
-        forward(req, res, verdict.rewrite ? { ...fwd, rewrite: verdict.rewrite } : fwd);
+        forward(req, res, {
+          ...fwd,
+          ...(verdict.rewrite ? { rewrite: verdict.rewrite } : {}),
+          ...(verdict.streamFilter ? { streamFilter: verdict.streamFilter } : {}),
+        });
       },
       (err: unknown) => {
         // The gate failed in a way it did not turn into a verdict: fail closed.
