@@ -4,9 +4,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { engineContext } from '../support/context.js';
 import { DOCKGATE_IMAGE, RUNNER_IMAGE, buildDockgateImage, importRunnerImage } from '../support/deploy-images.js';
+import { LABEL_ARGS, sha256File, sleep, uniqueName } from '../support/fixtures.js';
 import { clientEnv, describeResult, runCommand, runDocker, type RunResult } from '../support/docker-cli.js';
 import { engineRequest } from '../support/engine-api.js';
-import { LABEL_ARGS, sleep, uniqueName } from '../support/fixtures.js';
 import { REPO_ROOT } from '../support/repo.js';
 
 // The container image (Dockerfile) built with the classic builder on the private daemon and run
@@ -77,6 +77,20 @@ describe('container image', () => {
     expect(lines).toEqual(expect.arrayContaining(['opa-wasm', 'pino', 'yaml', 'dockgate.tar.gz']));
     for (const dev of ['typescript', 'vitest', 'dockerode', 'node', '@types']) expect(lines).not.toContain(dev);
   });
+
+  // The default target builds opa from tools/opa inside the image (minutes on a small machine),
+  // so CI skips it; CI proves the same bundle rebuilds from source (build-policy.sh --check).
+  test.runIf(process.env.DOCKGATE_TEST_IMAGE_BUNDLES === '1')(
+    'the default target compiles the bundle with the pinned opa, byte for byte the committed one (DOCKGATE_TEST_IMAGE_BUNDLES=1)',
+    { timeout: 1_500_000 },
+    async () => {
+      const tag = 'dockgate-test/dockgate:compiled';
+      await buildDockgateImage(ctx.dockerHost, { target: 'runtime', tag });
+      const r = await daemon(['run', '--rm', ...LABEL_ARGS, '--network', 'none', '--entrypoint', 'sha256sum', tag, '/app/policy/dist/dockgate.tar.gz']);
+      expect(r.code, describeResult(r)).toBe(0);
+      expect(r.stdout.split(' ')[0]).toBe(await sha256File(path.join(REPO_ROOT, 'policy', 'dist', 'dockgate.tar.gz')));
+    },
+  );
 
   test('serves the mounted daemon socket through its group: allows, denies with a readable message', async () => {
     const name = uniqueName('dgt-dockgate');
