@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { canonicalizeBody, serializeJson } from '../docker/canonicalize.js';
 import type { InspectedBodyKind } from '../docker/body-kinds.js';
 import { canonicalTarget, classify, type ClassifiedRoute } from '../http/classify.js';
+import type { DecisionRecord } from '../decision-log/decision-logger.js';
 import type { Logger } from '../log/logger.js';
 import type { JsonValue, PolicyInput, PolicyUserInfo } from '../policy/contract.js';
 import { PolicyError } from '../policy/policy-error.js';
@@ -19,12 +21,18 @@ export interface AdmissionGateOptions {
   upstream: InspectClient;
   /** The policy in force; a function so a reload swaps it between requests. */
   evaluator: () => Evaluator;
-  identity: PolicyUserInfo & { profile?: string };
+  /** Who the caller is: fixed for the listener (unix), or per connection (the TLS client certificate). */
+  identity: PolicyUserInfo | ConnectionIdentity;
   log: Logger;
   /** Largest judged JSON body (the daemon's bodies are a few KiB). */
   bodyLimit?: number;
   bodyDeadlineMs?: number;
+  /** Sees every evaluated decision (decision-log shipping); called synchronously. */
+  decisionLog?: (record: DecisionRecord) => void;
 }
+
+/** The identity of a connection (its TLS client certificate), or why it has none (refused). */
+export type ConnectionIdentity = (socket: Socket) => { ok: true; userInfo: PolicyUserInfo } | { ok: false; message: string };
 
 /** A request whose body is already complete, judged without a socket (`dockgate eval`). */
 export interface SentRequest {
@@ -39,7 +47,7 @@ export interface SentRequest {
 /** Sees the policy input and the admission of a judged request (eval prints them). */
 export type AdmissionReport = (input: PolicyInput, admission: Admission) => void;
 
-type RequestHead = Pick<IncomingMessage, 'method' | 'url' | 'headers'>;
+type RequestHead = Pick<IncomingMessage, 'method' | 'url' | 'headers'> & { socket?: Socket };
 type BodySource = () => Buffer | null | Promise<Buffer | BodyError>;
 
 const refuse = (status: number, message: string): GateVerdict => ({ action: 'refuse', status, message });
@@ -87,6 +95,10 @@ export class AdmissionGate implements RequestGate {
     if (upgrade && !route.hijack) {
       return refuse(400, 'dockgate: Connection: Upgrade is only accepted on attach, exec start and BuildKit session routes');
     }
+    // The identity is the connection's, never anything in the request.
+    const who = this.identityOf(req);
+    if (!who.ok) return refuse(403, who.message);
+    const userInfo = who.userInfo;
     const problem = framingProblem(req);
     if (problem) return refuse(problem.startsWith('Content-Encoding') ? 415 : 400, `dockgate: ${problem}`);
 
@@ -120,7 +132,7 @@ export class AdmissionGate implements RequestGate {
         query: route.query,
       },
       ...(object !== undefined ? { object } : {}),
-      userInfo: this.opts.identity,
+      userInfo,
       dryRun: false,
     };
 
@@ -133,16 +145,22 @@ export class AdmissionGate implements RequestGate {
     }
 
     let admission;
+    // One evaluator for the whole decision: a policy reload in between does not mix policies.
+    const evaluator = this.opts.evaluator();
+    const path = (evaluator as { entrypoint?: string }).entrypoint;
     try {
-      admission = decide(this.opts.evaluator(), input);
+      admission = decide(evaluator, input);
     } catch (err) {
       const message = err instanceof PolicyError ? err.message : `unexpected error: ${(err as Error).message}`;
       this.opts.log.error({ uid: input.uid, kind: route.kind, operation: route.operation, err: message }, 'policy evaluation failed; request denied');
+      this.opts.decisionLog?.({ input, error: message, path, revision: (evaluator as { revision?: string }).revision });
       return refuse(500, `dockgate: request refused: the policy could not be evaluated (${message})`);
     }
     this.opts.log.info(
       {
         uid: input.uid,
+        // Who asked: on a TLS listener each connection has its own identity.
+        username: userInfo.username,
         method,
         path: route.path,
         kind: route.kind,
@@ -156,6 +174,7 @@ export class AdmissionGate implements RequestGate {
       },
       'admission decision',
     );
+    this.opts.decisionLog?.({ input, admission, path, revision: admission.revision });
     report?.(input, admission);
     if (!admission.allowed) return refuse(403, denialMessage(admission.violations));
 
@@ -166,6 +185,12 @@ export class AdmissionGate implements RequestGate {
       verdict.rewrite = (status, body) => (status >= 200 && status < 300 ? appendWarnings(body, warnings) : body);
     }
     return verdict;
+  }
+
+  private identityOf(req: RequestHead): ReturnType<ConnectionIdentity> {
+    const { identity } = this.opts;
+    if (typeof identity !== 'function') return { ok: true, userInfo: identity };
+    return req.socket ? identity(req.socket) : { ok: false, message: 'dockgate: request refused: no connection to take an identity from' };
   }
 
   private async read(req: IncomingMessage): Promise<Buffer | BodyError> {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { LevelWithSilent } from 'pino';
-import { defaultConfig, loadConfigFile, type DockgateConfig } from '../config/config.js';
+import { defaultConfig, isTcpListener, loadConfigFile, type DockgateConfig, type Identity, type UnixListenerConfig } from '../config/config.js';
 import { createLogger } from '../log/logger.js';
 import type { PolicyUserInfo } from '../policy/contract.js';
 import { loadPolicy } from '../policy/default-policy.js';
@@ -50,7 +50,7 @@ export function parseIdentity(text: string): { username: string; groups: string[
 }
 
 /** The identity a listener of the config gives its callers, as serve sets it on the gate. */
-function identityFor(config: DockgateConfig, listenerName: string | undefined): PolicyUserInfo {
+function identityFor(config: DockgateConfig, listenerName: string | undefined, given: Identity | undefined): PolicyUserInfo {
   const names = config.listeners.map((l) => l.name);
   const listener = listenerName !== undefined ? config.listeners.find((l) => l.name === listenerName) : config.listeners.length === 1 ? config.listeners[0] : undefined;
   if (!listener) {
@@ -58,11 +58,16 @@ function identityFor(config: DockgateConfig, listenerName: string | undefined): 
       listenerName !== undefined ? `no listener named "${listenerName}" (the config has: ${names.join(', ')})` : `the config has ${names.length} listeners: pick one with --listener (${names.join(', ')})`,
     );
   }
+  const tls = isTcpListener(listener);
+  if (tls && given === undefined) {
+    throw new UsageError(`listener ${listener.name} takes its callers' identity from their client certificates: give --identity USER[:GROUP,…]`);
+  }
+  const identity = given ?? (listener as UnixListenerConfig).identity;
   return {
-    username: listener.identity.username,
-    groups: listener.identity.groups,
+    username: identity.username,
+    groups: identity.groups,
     listener: listener.name,
-    authenticatedBy: 'unix',
+    authenticatedBy: tls ? 'tls' : 'unix',
     ...(listener.profile !== undefined ? { profile: listener.profile } : {}),
   };
 }
@@ -116,13 +121,17 @@ export async function runEval(argv: string[]): Promise<number> {
 
     const config = values.config !== undefined ? loadConfigFile(values.config) : defaultConfig();
     const flagsIdentity = values.config !== undefined || values.listener !== undefined || values.identity !== undefined || values.profile !== undefined;
-    const identity = identityFor(config, values.listener);
-    if (values.identity !== undefined) Object.assign(identity, parseIdentity(values.identity));
+    const identity = identityFor(config, values.listener, values.identity !== undefined ? parseIdentity(values.identity) : undefined);
     if (values.profile !== undefined) identity.profile = values.profile;
 
     const policy = values.policy ?? config.policy;
     const entrypoint = values.entrypoint ?? config.policyEntrypoint;
-    const engine = await loadPolicy({ ...(policy !== undefined ? { bundle: policy } : {}), ...(entrypoint !== undefined ? { entrypoint } : {}) });
+    const engine = await loadPolicy({
+      ...(policy !== undefined ? { bundle: policy } : {}),
+      ...(entrypoint !== undefined ? { entrypoint } : {}),
+      // The configured signing keys check a given bundle as serve would (the embedded one is unsigned).
+      ...(policy !== undefined && config.bundleSigning !== undefined ? { verification: config.bundleSigning } : {}),
+    });
     const log = createLogger((values['log-level'] ?? 'silent') as LevelWithSilent);
     const daemon = values['docker-host'] !== undefined ? new Upstream(parseUpstream(values['docker-host'])) : undefined;
     try {

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { applyOverrides, ConfigError, defaultConfig, loadConfigFile } from '../config/config.js';
 import { ListenerError } from '../listener/unix-socket.js';
@@ -8,6 +7,7 @@ import { AddressError, parseUnixListen } from '../upstream/address.js';
 import { runEval } from './eval.js';
 import { serve } from './serve.js';
 import { runTest } from './test.js';
+import { packageVersion } from './version.js';
 
 const USAGE = `dockgate — admission proxy for the Docker Engine API
 
@@ -30,11 +30,6 @@ serve options (flags override the config file):
   --socket-mode MODE  permissions of the listening socket (default 0660)
   --log-level LEVEL   fatal, error, warn, info, debug, trace or silent (default info)
 `;
-
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 async function main(argv: string[]): Promise<number> {
   // Subcommands with their own options.

@@ -1,9 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import type { DockgateConfig, ListenerConfig } from '../config/config.js';
-import { ListenerError, listenUnix, type BoundUnixSocket } from '../listener/unix-socket.js';
-import { createLogger } from '../log/logger.js';
+import type https from 'node:https';
+import { isTcpListener, type DockgateConfig, type ListenerConfig, type UnixListenerConfig } from '../config/config.js';
+import { limitConnections } from '../listener/connection-limit.js';
+import { certificateIdentity, listenTcp, logRefusedHandshakes, mutualTlsOptions } from '../listener/tls-listener.js';
+import { ListenerError, listenUnix } from '../listener/unix-socket.js';
+import { createLogger, type Logger } from '../log/logger.js';
 import { AdmissionGate } from '../admission/gate.js';
+import { DecisionLogger } from '../decision-log/decision-logger.js';
+import type { PolicyUserInfo } from '../policy/contract.js';
 import { startPolicyDistribution } from '../policy/distribution.js';
+import { packageVersion } from './version.js';
 import { createProxyServer, type ProxyServer } from '../proxy/server.js';
 import { parseUpstream } from '../upstream/address.js';
 import { Upstream } from '../upstream/client.js';
@@ -20,15 +26,37 @@ function resolveId(value: string | number | undefined, db: 'passwd' | 'group'): 
   }
 }
 
-async function startListener(l: ListenerConfig, proxy: ProxyServer): Promise<BoundUnixSocket> {
+/** A started listener: where it listens, and how it stops accepting. */
+interface Started {
+  proxy: ProxyServer;
+  /** Removes what the listener created (the socket file); the proxy's shutdown stops accepting. */
+  close(): Promise<void>;
+}
+
+// Unix: the http.Server accepts on the socket itself; whoever can open the socket is the
+// listener's identity.
+async function startUnix(l: UnixListenerConfig, proxy: ProxyServer, log: Logger, upstream: string): Promise<Started> {
   const uid = resolveId(l.unix.owner, 'passwd');
   const gid = resolveId(l.unix.group, 'group');
-  return listenUnix(proxy.server, {
+  limitConnections(proxy.server, l.maxConnections, log);
+  const bound = await listenUnix(proxy.server, {
     path: l.unix.path,
     mode: l.unix.mode,
     ...(uid !== undefined ? { uid } : {}),
     ...(gid !== undefined ? { gid } : {}),
   });
+  log.info({ socket: l.unix.path, upstream, maxConnections: l.maxConnections }, `dockgate listening; use DOCKER_HOST=unix://${l.unix.path}`);
+  return { proxy, close: () => bound.remove() };
+}
+
+function unixIdentity(l: UnixListenerConfig): PolicyUserInfo {
+  return {
+    username: l.identity.username,
+    groups: l.identity.groups,
+    listener: l.name,
+    authenticatedBy: 'unix',
+    ...(l.profile !== undefined ? { profile: l.profile } : {}),
+  };
 }
 
 /** Runs the proxy until SIGINT/SIGTERM. Resolves with the process exit code. */
@@ -36,40 +64,52 @@ export async function serve(config: DockgateConfig): Promise<number> {
   const log = createLogger(config.logLevel);
   const upstreamAddress = parseUpstream(config.upstream);
   for (const l of config.listeners) {
-    if (upstreamAddress.kind === 'unix' && upstreamAddress.socketPath === l.unix.path) {
+    if (!isTcpListener(l) && upstreamAddress.kind === 'unix' && upstreamAddress.socketPath === l.unix.path) {
       throw new ListenerError(`listener ${l.name} would listen on the upstream socket ${l.unix.path} itself`);
     }
   }
   const policy = await startPolicyDistribution({ config, log });
   const { store } = policy;
+  const decisionLogger = config.decisionLogs ? new DecisionLogger({ config: config.decisionLogs, log, version: packageVersion() }) : undefined;
+  const decisionLog = decisionLogger ? { decisionLog: decisionLogger.record.bind(decisionLogger) } : {};
   const upstream = new Upstream(upstreamAddress);
 
-  // One http.Server per listener: a listener's identity is a property of the socket it came in on.
-  const started: { proxy: ProxyServer; bound: BoundUnixSocket }[] = [];
+  // One http.Server per listener: a caller's identity is a property of the connection it came in
+  // on, and each listener's connection limit is its own.
+  const started: Started[] = [];
+  const start = async (l: ListenerConfig): Promise<Started> => {
+    const listenerLog = log.child({ listener: l.name });
+    const headersTimeoutMs = l.headersTimeoutSeconds * 1000;
+    const tcp = isTcpListener(l);
+    const gate = new AdmissionGate({
+      upstream,
+      evaluator: () => store.current(),
+      identity: tcp ? certificateIdentity(l, listenerLog) : unixIdentity(l),
+      log: listenerLog,
+      ...decisionLog,
+    });
+    const proxy = createProxyServer({
+      upstream,
+      gate,
+      log: listenerLog,
+      headersTimeoutMs,
+      ...(tcp ? { tls: mutualTlsOptions(l, headersTimeoutMs) } : {}),
+    });
+    if (!tcp) return startUnix(l, proxy, listenerLog, config.upstream);
+    logRefusedHandshakes(proxy.server as https.Server, listenerLog);
+    limitConnections(proxy.server, l.maxConnections, listenerLog);
+    const address = await listenTcp(proxy.server, l);
+    listenerLog.info({ address, upstream: config.upstream, maxConnections: l.maxConnections }, `dockgate listening with mutual TLS; use DOCKER_HOST=tcp://${address} DOCKER_TLS_VERIFY=1`);
+    return { proxy, close: async () => undefined };
+  };
   try {
-    for (const l of config.listeners) {
-      const listenerLog = log.child({ listener: l.name });
-      const gate = new AdmissionGate({
-        upstream,
-        evaluator: () => store.current(),
-        identity: {
-          username: l.identity.username,
-          groups: l.identity.groups,
-          listener: l.name,
-          authenticatedBy: 'unix',
-          ...(l.profile !== undefined ? { profile: l.profile } : {}),
-        },
-        log: listenerLog,
-      });
-      const proxy = createProxyServer({ upstream, gate, log: listenerLog });
-      started.push({ proxy, bound: await startListener(l, proxy) });
-      log.info({ listener: l.name, socket: l.unix.path, upstream: config.upstream }, `dockgate listening; use DOCKER_HOST=unix://${l.unix.path}`);
-    }
+    for (const l of config.listeners) started.push(await start(l));
   } catch (err) {
     policy.close();
+    await decisionLogger?.close();
     for (const s of started) {
       s.proxy.server.close();
-      await s.bound.remove();
+      await s.close();
     }
     throw err;
   }
@@ -83,14 +123,17 @@ export async function serve(config: DockgateConfig): Promise<number> {
       policy.close();
       void Promise.all(
         started.map(async (s) => {
-          await s.bound.remove();
+          await s.close();
           await s.proxy.shutdown(config.shutdownGraceSeconds * 1000);
         }),
-      ).then(() => {
-        log.info('stopped');
-        log.flush();
-        resolve(0);
-      });
+      )
+        // Decisions made until the end are shipped (one last upload attempt) before exiting.
+        .then(() => decisionLogger?.close())
+        .then(() => {
+          log.info('stopped');
+          log.flush();
+          resolve(0);
+        });
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));

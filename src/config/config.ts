@@ -2,6 +2,15 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import type { BundleVerification } from '../policy/bundle-signature.js';
+import {
+  DistributionConfigError,
+  parseBundleService,
+  parseBundleSigning,
+  parseDecisionLogs,
+  type BundleServiceConfig,
+  type DecisionLogsConfig,
+} from './distribution-config.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -11,12 +20,50 @@ export interface Identity {
   groups: string[];
 }
 
-export interface ListenerConfig {
+interface ListenerBase {
   name: string;
+  profile?: string;
+  /** Open connections the listener accepts at once; more are closed on accept. Undefined: no limit. */
+  maxConnections?: number;
+  /** How long a client may take to send a request's headers (slowloris), and a TLS handshake. */
+  headersTimeoutSeconds: number;
+}
+
+/** A unix socket: whoever can open it is `identity`. */
+export interface UnixListenerConfig extends ListenerBase {
   unix: { path: string; mode: number; owner?: string | number; group?: string | number };
   identity: Identity;
+}
+
+/** Which client certificates a rule takes: every field given must match. */
+export interface CertificateMatch {
+  commonName?: string;
+  /** A subjectAltName, as `DNS:name`, `email:…`, `URI:…`, `IP Address:…`, or the bare value. */
+  san?: string;
+  ou?: string;
+}
+
+export interface IdentityRule {
+  match: CertificateMatch;
+  identity: Identity;
+  /** Overrides the listener's profile for this identity. */
   profile?: string;
 }
+
+/** TCP with mutual TLS: the identity comes from the client certificate, through `identityFrom`. */
+export interface TcpListenerConfig extends ListenerBase {
+  tcp: { host: string; port: number; cert: string; key: string; clientCA: string };
+  /** Ordered; the first rule that matches the certificate wins; none ⇒ the connection is refused. */
+  identityFrom: IdentityRule[];
+}
+
+export type ListenerConfig = UnixListenerConfig | TcpListenerConfig;
+
+export function isTcpListener(l: ListenerConfig): l is TcpListenerConfig {
+  return 'tcp' in l;
+}
+
+export const DEFAULT_HEADERS_TIMEOUT_SECONDS = 60;
 
 export interface DockgateConfig {
   upstream: string;
@@ -28,6 +75,12 @@ export interface DockgateConfig {
   logLevel: LogLevel;
   /** How long hijacked streams may run on after SIGTERM before they are cut. */
   shutdownGraceSeconds: number;
+  /** Pull the policy from an OPA bundle server instead of a file. */
+  bundleService?: BundleServiceConfig;
+  /** Keys a bundle must be signed with (OPA .signatures.json); unset: unsigned bundles only. */
+  bundleSigning?: BundleVerification;
+  /** Ship decisions in OPA's decision-log format. */
+  decisionLogs?: DecisionLogsConfig;
 }
 
 export class ConfigError extends Error {}
@@ -54,6 +107,15 @@ export function parseMode(value: unknown, where: string): number {
   return parseInt(text, 8);
 }
 
+function defaultListener(listenPath: string): UnixListenerConfig {
+  return {
+    name: 'default',
+    unix: { path: listenPath, mode: DEFAULT_SOCKET_MODE },
+    identity: defaultIdentity(),
+    headersTimeoutSeconds: DEFAULT_HEADERS_TIMEOUT_SECONDS,
+  };
+}
+
 function defaultIdentity(): Identity {
   return { username: 'default', groups: [] };
 }
@@ -61,13 +123,7 @@ function defaultIdentity(): Identity {
 export function defaultConfig(env: NodeJS.ProcessEnv = process.env): DockgateConfig {
   return {
     upstream: defaultUpstream(env),
-    listeners: [
-      {
-        name: 'default',
-        unix: { path: defaultListenPath(env), mode: DEFAULT_SOCKET_MODE },
-        identity: defaultIdentity(),
-      },
-    ],
+    listeners: [defaultListener(defaultListenPath(env))],
     logLevel: 'info',
     shutdownGraceSeconds: 10,
   };
@@ -77,37 +133,116 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function parseListener(raw: unknown, i: number): ListenerConfig {
+function checkKeys(raw: Record<string, unknown>, known: readonly string[], where: string): void {
+  for (const key of Object.keys(raw)) {
+    if (!known.includes(key)) throw new ConfigError(`${where}: unknown setting "${key}" (expected one of ${known.join(', ')})`);
+  }
+}
+
+function parseIdentity(raw: unknown, where: string): Identity {
+  if (!isRecord(raw) || typeof raw.username !== 'string' || raw.username === '') {
+    throw new ConfigError(`${where}.username: required string`);
+  }
+  checkKeys(raw, ['username', 'groups'], where);
+  const groups = raw.groups ?? [];
+  if (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string')) {
+    throw new ConfigError(`${where}.groups: must be a list of strings`);
+  }
+  return { username: raw.username, groups: groups as string[] };
+}
+
+function optionalString(raw: Record<string, unknown>, key: string, where: string): string | undefined {
+  const v = raw[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v === '') throw new ConfigError(`${where}.${key}: must be a non-empty string`);
+  return v;
+}
+
+function positiveInteger(v: unknown, where: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new ConfigError(`${where}: must be a positive integer`);
+  return v;
+}
+
+/** host:port, with IPv6 hosts in brackets ([::1]:2376). */
+export function parseTcpAddress(text: unknown, where: string): { host: string; port: number } {
+  const m = typeof text === 'string' ? /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text) : null;
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new ConfigError(`${where}: expected host:port like "127.0.0.1:2376", got ${JSON.stringify(text)}`);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+function parseRule(raw: unknown, where: string): IdentityRule {
+  if (!isRecord(raw)) throw new ConfigError(`${where}: must be a mapping`);
+  checkKeys(raw, ['match', 'identity', 'profile'], where);
+  const match = raw.match;
+  if (!isRecord(match)) throw new ConfigError(`${where}.match: required mapping of commonName, san, ou`);
+  checkKeys(match, ['commonName', 'san', 'ou'], `${where}.match`);
+  const out: CertificateMatch = {};
+  for (const key of ['commonName', 'san', 'ou'] as const) {
+    const v = optionalString(match, key, `${where}.match`);
+    if (v !== undefined) out[key] = v;
+  }
+  // An empty match would take every certificate the CA signed: say so explicitly instead.
+  if (Object.keys(out).length === 0) throw new ConfigError(`${where}.match: give at least one of commonName, san, ou`);
+  const rule: IdentityRule = { match: out, identity: parseIdentity(raw.identity, `${where}.identity`) };
+  const profile = optionalString(raw, 'profile', where);
+  if (profile !== undefined) rule.profile = profile;
+  return rule;
+}
+
+function parseListener(raw: unknown, i: number, baseDir: string): ListenerConfig {
   const where = `listeners[${i}]`;
   if (!isRecord(raw)) throw new ConfigError(`${where}: must be a mapping`);
   if (typeof raw.name !== 'string' || raw.name === '') throw new ConfigError(`${where}.name: required string`);
+  const common = ['name', 'profile', 'maxConnections', 'headersTimeoutSeconds'];
+  const base: ListenerBase = { name: raw.name, headersTimeoutSeconds: DEFAULT_HEADERS_TIMEOUT_SECONDS };
+  const profile = optionalString(raw, 'profile', where);
+  if (profile !== undefined) base.profile = profile;
+  if (raw.maxConnections !== undefined) base.maxConnections = positiveInteger(raw.maxConnections, `${where}.maxConnections`);
+  if (raw.headersTimeoutSeconds !== undefined) {
+    const t = raw.headersTimeoutSeconds;
+    if (typeof t !== 'number' || !(t > 0) || t > 3600) throw new ConfigError(`${where}.headersTimeoutSeconds: must be a number of seconds in (0, 3600]`);
+    base.headersTimeoutSeconds = t;
+  }
+  if (raw.unix !== undefined && raw.tcp !== undefined) throw new ConfigError(`${where}: give either unix or tcp, not both`);
+
+  if (raw.tcp !== undefined) {
+    checkKeys(raw, [...common, 'tcp', 'identityFrom'], where);
+    const tcp = raw.tcp;
+    if (!isRecord(tcp)) throw new ConfigError(`${where}.tcp: must be a mapping of address, cert, key, clientCA`);
+    checkKeys(tcp, ['address', 'cert', 'key', 'clientCA'], `${where}.tcp`);
+    const file = (key: string) => {
+      const v = optionalString(tcp, key, `${where}.tcp`);
+      // Plain TCP would let anyone who can reach the port act as the listener's identity.
+      if (v === undefined) throw new ConfigError(`${where}.tcp.${key}: required (TCP listeners use mutual TLS)`);
+      return path.resolve(baseDir, v);
+    };
+    if (!Array.isArray(raw.identityFrom) || raw.identityFrom.length === 0) {
+      throw new ConfigError(`${where}.identityFrom: required non-empty list of rules (a TCP listener takes its identity from the client certificate)`);
+    }
+    return {
+      ...base,
+      tcp: { ...parseTcpAddress(tcp.address, `${where}.tcp.address`), cert: file('cert'), key: file('key'), clientCA: file('clientCA') },
+      identityFrom: raw.identityFrom.map((r, j) => parseRule(r, `${where}.identityFrom[${j}]`)),
+    };
+  }
+
+  checkKeys(raw, [...common, 'unix', 'identity'], where);
   const unix = raw.unix;
   if (!isRecord(unix) || typeof unix.path !== 'string' || !unix.path.startsWith('/')) {
-    throw new ConfigError(`${where}.unix.path: required absolute path`);
+    throw new ConfigError(`${where}.unix.path: required absolute path (or give tcp)`);
   }
-  const identityRaw = raw.identity ?? { username: raw.name, groups: [] };
-  if (!isRecord(identityRaw) || typeof identityRaw.username !== 'string') {
-    throw new ConfigError(`${where}.identity.username: required string`);
-  }
-  const groups = identityRaw.groups ?? [];
-  if (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string')) {
-    throw new ConfigError(`${where}.identity.groups: must be a list of strings`);
-  }
-  const listener: ListenerConfig = {
-    name: raw.name,
+  checkKeys(unix, ['path', 'mode', 'owner', 'group'], `${where}.unix`);
+  return {
+    ...base,
     unix: {
       path: unix.path,
       mode: unix.mode === undefined ? DEFAULT_SOCKET_MODE : parseMode(unix.mode, `${where}.unix.mode`),
       ...(unix.owner !== undefined ? { owner: unix.owner as string | number } : {}),
       ...(unix.group !== undefined ? { group: unix.group as string | number } : {}),
     },
-    identity: { username: identityRaw.username, groups: groups as string[] },
+    identity: raw.identity === undefined ? { username: raw.name, groups: [] } : parseIdentity(raw.identity, `${where}.identity`),
   };
-  if (raw.profile !== undefined) {
-    if (typeof raw.profile !== 'string') throw new ConfigError(`${where}.profile: must be a string`);
-    listener.profile = raw.profile;
-  }
-  return listener;
 }
 
 /** Reads a YAML config file onto the defaults. Unknown top-level keys are errors, not ignored. */
@@ -120,7 +255,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   }
   if (doc === null || doc === undefined) doc = {};
   if (!isRecord(doc)) throw new ConfigError(`${file}: the top level must be a mapping`);
-  const known = new Set(['upstream', 'listeners', 'policy', 'policyEntrypoint', 'logLevel', 'shutdownGraceSeconds']);
+  const known = new Set(['upstream', 'listeners', 'policy', 'policyEntrypoint', 'logLevel', 'shutdownGraceSeconds', 'bundleService', 'bundleSigning', 'decisionLogs']);
   for (const key of Object.keys(doc)) {
     if (!known.has(key)) throw new ConfigError(`${file}: unknown setting "${key}"`);
   }
@@ -133,7 +268,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
     if (!Array.isArray(doc.listeners) || doc.listeners.length === 0) {
       throw new ConfigError(`${file}: listeners must be a non-empty list`);
     }
-    config.listeners = doc.listeners.map(parseListener);
+    config.listeners = doc.listeners.map((l, i) => parseListener(l, i, path.dirname(path.resolve(file))));
     const names = new Set<string>();
     for (const l of config.listeners) {
       if (names.has(l.name)) throw new ConfigError(`${file}: listener name "${l.name}" is used twice`);
@@ -158,6 +293,18 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
     }
     config.shutdownGraceSeconds = doc.shutdownGraceSeconds;
   }
+  const baseDir = path.dirname(file);
+  try {
+    if (doc.bundleService !== undefined) config.bundleService = parseBundleService(doc.bundleService, 'bundleService');
+    if (doc.bundleSigning !== undefined) config.bundleSigning = parseBundleSigning(doc.bundleSigning, 'bundleSigning', baseDir);
+    if (doc.decisionLogs !== undefined) config.decisionLogs = parseDecisionLogs(doc.decisionLogs, 'decisionLogs', baseDir);
+  } catch (err) {
+    if (err instanceof DistributionConfigError) throw new ConfigError(`${file}: ${err.message}`);
+    throw err;
+  }
+  if (config.bundleService && config.policy !== undefined) {
+    throw new ConfigError(`${file}: policy and bundleService are exclusive: the policy comes from a file or from a bundle server`);
+  }
   return config;
 }
 
@@ -172,16 +319,20 @@ export interface CliOverrides {
 
 /** Flags win over the file: --listen replaces the file's listeners with one named "default". */
 export function applyOverrides(config: DockgateConfig, o: CliOverrides, listenPath: (url: string) => string): DockgateConfig {
-  const out = { ...config, listeners: config.listeners.map((l) => ({ ...l, unix: { ...l.unix } })) };
+  const out = { ...config, listeners: config.listeners.map((l) => (isTcpListener(l) ? { ...l } : { ...l, unix: { ...l.unix } })) };
   if (o.upstream !== undefined) out.upstream = o.upstream;
-  if (o.policy !== undefined) out.policy = path.resolve(o.policy);
+  if (o.policy !== undefined) {
+    // --policy names the bundle: a configured bundle server is not polled.
+    out.policy = path.resolve(o.policy);
+    delete out.bundleService;
+  }
   if (o.entrypoint !== undefined) out.policyEntrypoint = o.entrypoint;
   if (o.listen !== undefined) {
-    out.listeners = [{ name: 'default', unix: { path: listenPath(o.listen), mode: DEFAULT_SOCKET_MODE }, identity: defaultIdentity() }];
+    out.listeners = [defaultListener(listenPath(o.listen))];
   }
   if (o.socketMode !== undefined) {
     const mode = parseMode(o.socketMode, '--socket-mode');
-    for (const l of out.listeners) l.unix.mode = mode;
+    for (const l of out.listeners) if (!isTcpListener(l)) l.unix.mode = mode;
   }
   if (o.logLevel !== undefined) {
     if (!LOG_LEVELS.includes(o.logLevel as LogLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);

@@ -1,11 +1,13 @@
 // Where the policy in force comes from, and how it is kept current: a bundle file (reloaded when
-// it changes and on SIGHUP), or the embedded default. Returns the store the gates read from.
+// it changes and on SIGHUP), an OPA bundle server (polled), or the embedded default. Returns the
+// store the gates read from.
 import type { DockgateConfig } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 import { watchBundleFile, type FileWatch } from './bundle-watcher.js';
 import { EMBEDDED_BUNDLE } from './default-policy.js';
 import { PolicyActivator } from './policy-activator.js';
 import { readBundleFile } from './bundle.js';
+import { BundleClient } from './bundle-client.js';
 import { NO_STATS, PolicyStore, type PolicyStats } from './policy-store.js';
 
 export interface PolicyDistribution {
@@ -25,14 +27,39 @@ export interface DistributionOptions {
  * without a policy), then keeps it current.
  */
 export async function startPolicyDistribution({ config, log, stats = NO_STATS }: DistributionOptions): Promise<PolicyDistribution> {
+  const service = config.bundleService;
   const file = config.policy ?? EMBEDDED_BUNDLE;
-  const store = new PolicyStore(file);
+  const store = new PolicyStore(service?.url ?? file);
   const activator = new PolicyActivator({
     store,
-    selection: { ...(config.policyEntrypoint !== undefined ? { entrypoint: config.policyEntrypoint } : {}) },
+    selection: {
+      ...(config.policyEntrypoint !== undefined ? { entrypoint: config.policyEntrypoint } : {}),
+      ...(config.bundleSigning !== undefined ? { verification: config.bundleSigning } : {}),
+    },
     log,
     stats,
   });
+
+  if (service) {
+    // Until a first bundle is in force every request is refused (fail closed); startup waits for
+    // one download attempt so a reachable server's policy is in force before anyone connects.
+    const client = new BundleClient({ service, activator, log, stats });
+    await client.start();
+    if (!store.loaded) log.error({ source: service.url }, 'no policy bundle yet: every request is refused until one is downloaded');
+    const onHup = () => {
+      log.info({ source: service.url }, 'SIGHUP: polling the bundle server');
+      client.pollNow();
+    };
+    process.on('SIGHUP', onHup);
+    return {
+      store,
+      close() {
+        client.close();
+        process.off('SIGHUP', onHup);
+      },
+    };
+  }
+
   await activator.activate(await readBundleFile(file), file, 'startup');
 
   let reloading = Promise.resolve<unknown>(undefined);

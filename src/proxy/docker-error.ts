@@ -22,7 +22,14 @@ export function sendDockerError(res: ServerResponse, status: number, message: st
   res.end(body);
 }
 
-// The same answer written on a raw socket (upgrade requests have no ServerResponse), then closed.
+// How long a refused client may take to read its answer before its connection is cut anyway.
+const ANSWER_FLUSH_MS = 5_000;
+
+/**
+ * The same answer written on a raw socket (upgrade requests and malformed ones have no
+ * ServerResponse), then the connection is closed by dockgate: not left half-open waiting for a
+ * client that may never close its end (each such socket would hold a file descriptor).
+ */
 export function writeDockerErrorToSocket(socket: Socket, status: number, message: string): void {
   const body = dockerErrorBody(message);
   const head =
@@ -30,5 +37,10 @@ export function writeDockerErrorToSocket(socket: Socket, status: number, message
     'Content-Type: application/json\r\n' +
     `Content-Length: ${Buffer.byteLength(body)}\r\n` +
     'Connection: close\r\n\r\n';
-  if (!socket.destroyed) socket.end(head + body);
+  if (socket.destroyed) return;
+  const cut = setTimeout(() => socket.destroy(), ANSWER_FLUSH_MS);
+  cut.unref();
+  socket.once('close', () => clearTimeout(cut));
+  // Once the answer is flushed to the kernel the client can read it after we close.
+  socket.end(head + body, () => socket.destroy());
 }

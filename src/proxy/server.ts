@@ -1,4 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { TlsOptions } from 'node:tls';
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
 import { MAX_HEADER_BYTES, type Upstream } from '../upstream/client.js';
@@ -14,9 +16,14 @@ export interface ProxyServerOptions {
   log: Logger;
   /** How long a client may take to send an upgrade request's small body. */
   bodyDeadlineMs?: number;
+  /** How long a client may take to send a request's headers (slowloris); default 60 s. */
+  headersTimeoutMs?: number;
+  /** Serve HTTPS with these options (the mutual-TLS listener) instead of plain HTTP. */
+  tls?: TlsOptions;
 }
 
 export interface ProxyServer {
+  /** An https.Server (also an http.Server) when `tls` was given. */
   server: http.Server;
   /** Hijacked connections currently open (attach, exec, sessions). */
   readonly hijacked: ReadonlySet<Socket>;
@@ -36,17 +43,24 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   const { upstream, gate, log } = opts;
   const bodyDeadlineMs = opts.bodyDeadlineMs ?? 30_000;
   const hijacked = new Set<Socket>();
+  const headersTimeoutMs = opts.headersTimeoutMs ?? 60_000;
 
-  const server = http.createServer({
+  const httpOptions: http.ServerOptions = {
     maxHeaderSize: MAX_HEADER_BYTES,
     // No overall request deadline: builds and archive uploads stream for as long as they need.
     requestTimeout: 0,
-    headersTimeout: 60_000,
+    headersTimeout: headersTimeoutMs,
+    // Node enforces headersTimeout on this sweep (default every 30 s): sweep often enough that
+    // a slow client is cut within a quarter of the deadline after it.
+    connectionsCheckingInterval: Math.min(30_000, Math.max(100, headersTimeoutMs / 4)),
     // Above the Go client's 30 s idle-connection reuse, so the CLI never reuses a closed socket.
     keepAliveTimeout: 65_000,
     // Duplicate headers stay separate in rawHeaders (BuildKit repeats X-Docker-Expose-Session-*).
     joinDuplicateHeaders: false,
-  });
+  };
+  // allowHalfOpen as http.Server has it: `docker run` without -i half-closes its hijacked
+  // connection (over TLS: close_notify) and then reads the output; https.Server would end it.
+  const server = opts.tls ? https.createServer({ ...opts.tls, ...httpOptions, allowHalfOpen: true }) : http.createServer(httpOptions);
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     gate.admit(req).then(

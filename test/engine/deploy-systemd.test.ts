@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { loadConfigFile } from '../../src/config/config.js';
+import { isTcpListener, loadConfigFile } from '../../src/config/config.js';
 import { describeResult, runCommand } from '../support/docker-cli.js';
 import { REPO_ROOT } from '../support/repo.js';
 
@@ -70,6 +70,8 @@ describe('systemd unit (deploy/systemd)', () => {
     expect(config.listeners.length).toBeGreaterThan(1);
     const groups = new Set<string | number | undefined>();
     for (const l of config.listeners) {
+      expect(isTcpListener(l)).toBe(false);
+      if (isTcpListener(l)) continue;
       expect(path.dirname(l.unix.path)).toBe(`/run/${runtimeDir}`);
       expect(l.unix.mode).toBe(0o660);
       expect(joined).toContain(l.unix.group);

@@ -165,6 +165,23 @@ describe('dockgate eval --request', () => {
     expect(json<Judged>(b).object?.Labels).toEqual({ 'dockgate.owner': 'team-b' });
   });
 
+  test('--config with a mutual-TLS listener: its callers are named by certificates, so --identity is required', async () => {
+    const config = file('tls.yaml', [
+      'listeners:',
+      '  - name: remote',
+      '    tcp: { address: "127.0.0.1:2376", cert: s.pem, key: s-key.pem, clientCA: ca.pem }',
+      '    profile: restricted',
+      '    identityFrom: [{ match: { commonName: alice }, identity: { username: alice } }]',
+    ].join('\n'));
+    const req = file('tls-create.json', create({}));
+    const missing = await dockgate(['eval', '--config', config, '--request', req]);
+    expect(missing.code, describeResult(missing)).toBe(2);
+    expect(missing.stderr).toContain('listener remote takes its callers\' identity from their client certificates: give --identity');
+    const given = await dockgate(['eval', '--config', config, '--identity', 'alice:dev', '--show-input', '--request', req]);
+    expect(given.code, describeResult(given)).toBe(1);
+    expect(json<{ input: { userInfo: unknown } }>(given).input.userInfo).toEqual({ username: 'alice', groups: ['dev'], listener: 'remote', authenticatedBy: 'tls', profile: 'restricted' });
+  });
+
   test('usage and file errors exit 2', async () => {
     expect((await dockgate(['eval'])).code).toBe(2);
     const bad = await dockgate(['eval', '--request', file('typo.json', { method: 'POST', path: '/containers/create', oldObjct: {} })]);

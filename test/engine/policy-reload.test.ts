@@ -7,6 +7,7 @@ import { ensurePolicyBundle } from '../support/policy-bundle.js';
 import {
   ALLOW_ALL_BUNDLE,
   DENY_PRIVILEGED_BUNDLE,
+  logLines,
   policyInForce,
   replaceFile,
   startLoad,
@@ -21,7 +22,7 @@ describe('policy bundle file reload', () => {
   let dir: string;
   let bundle: string;
   let dockgate: Dockgate;
-  const logLines = () => dockgate.logs().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const logs = () => logLines(dockgate);
 
   beforeAll(async () => {
     await ensurePolicyBundle(DENY_PRIVILEGED);
@@ -55,22 +56,22 @@ describe('policy bundle file reload', () => {
     expect(seen).toEqual(['deny-privileged', 'allow-all', 'deny-privileged', 'allow-all']);
     expect(result.failures).toEqual([]);
     expect(result.ok).toBeGreaterThan(0);
-    const activations = logLines().filter((l) => l.msg === 'policy activated' && l.reason === 'file changed');
+    const activations = logs().filter((l) => l.msg === 'policy activated' && l.reason === 'file changed');
     expect(activations.map((l) => l.revision)).toEqual(expect.arrayContaining([expect.stringMatching(/^test-deny-privileged-/), expect.stringMatching(/^test-allow-all-/)]));
   });
 
   test('a corrupt bundle is rejected and logged; the old policy keeps serving', async () => {
     await replaceFile(bundle, DENY_PRIVILEGED_BUNDLE);
     expect(await waitForAnswer(() => policyInForce(dockgate.socketPath), 'deny-privileged')).toBe('deny-privileged');
-    const rejectedBefore = logLines().filter((l) => l.msg?.toString().startsWith('policy bundle rejected')).length;
+    const rejectedBefore = logs().filter((l) => l.msg?.toString().startsWith('policy bundle rejected')).length;
     const corrupt = path.join(dir, 'corrupt.tar.gz');
     const good = await fs.readFile(DENY_PRIVILEGED_BUNDLE);
     await fs.writeFile(corrupt, good.subarray(0, good.length >> 1)); // a truncated archive
     await replaceFile(bundle, corrupt);
-    const rejected = await waitForAnswer(async () => logLines().filter((l) => l.msg?.toString().startsWith('policy bundle rejected')).length > rejectedBefore, true);
+    const rejected = await waitForAnswer(async () => logs().filter((l) => l.msg?.toString().startsWith('policy bundle rejected')).length > rejectedBefore, true);
     expect(rejected, 'no rejection logged').toBe(true);
     expect(await policyInForce(dockgate.socketPath)).toBe('deny-privileged');
-    const last = logLines().filter((l) => l.msg?.toString().startsWith('policy bundle rejected')).at(-1)!;
+    const last = logs().filter((l) => l.msg?.toString().startsWith('policy bundle rejected')).at(-1)!;
     expect(last.level).toBe(50);
     expect(String(last.err)).toMatch(/gzip|truncated|archive/);
   });
@@ -80,11 +81,11 @@ describe('policy bundle file reload', () => {
     // the check is that SIGHUP logs its own activation, with the file's current revision.
     await replaceFile(bundle, ALLOW_ALL_BUNDLE);
     expect(await waitForAnswer(() => policyInForce(dockgate.socketPath), 'allow-all')).toBe('allow-all');
-    const sighupsBefore = logLines().filter((l) => l.msg === 'policy activated' && l.reason === 'SIGHUP').length;
+    const sighupsBefore = logs().filter((l) => l.msg === 'policy activated' && l.reason === 'SIGHUP').length;
     process.kill(dockgate.pid, 'SIGHUP');
-    const reloaded = await waitForAnswer(async () => logLines().filter((l) => l.msg === 'policy activated' && l.reason === 'SIGHUP').length > sighupsBefore, true);
+    const reloaded = await waitForAnswer(async () => logs().filter((l) => l.msg === 'policy activated' && l.reason === 'SIGHUP').length > sighupsBefore, true);
     expect(reloaded, 'no SIGHUP activation logged').toBe(true);
-    const last = logLines().filter((l) => l.msg === 'policy activated' && l.reason === 'SIGHUP').at(-1)!;
+    const last = logs().filter((l) => l.msg === 'policy activated' && l.reason === 'SIGHUP').at(-1)!;
     expect(last.revision).toMatch(/^test-allow-all-/);
     expect(dockgate.child.exitCode).toBeNull();
     expect(await policyInForce(dockgate.socketPath)).toBe('allow-all');

@@ -30,6 +30,8 @@ export interface Dockgate {
   stop(): Promise<void>;
   /** Everything dockgate wrote to stdout and stderr so far. */
   logs(): string;
+  /** Resolves once the output matches (logs are written asynchronously); rejects after timeoutMs. */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<void>;
 }
 
 function connects(socketPath: string): Promise<boolean> {
@@ -44,25 +46,25 @@ function connects(socketPath: string): Promise<boolean> {
 }
 
 export async function startDockgate(opts: DockgateOptions): Promise<Dockgate> {
+  const dir = await fs.mkdtemp('/tmp/dgg-');
+  const socketPath = path.join(dir, 'dockgate.sock');
+  const policy = opts.policy === undefined ? ALLOW_ALL_BUNDLE : opts.policy;
+  const args = ['--listen', `unix://${socketPath}`, '--upstream', opts.upstream, ...(policy === null ? [] : ['--policy', policy]), ...(opts.extraArgs ?? [])];
+  const proc = await launch(args, dir, opts, async () => existsSync(socketPath) && (await connects(socketPath)));
+  return { ...proc, socketPath, dockerHost: `unix://${socketPath}` };
+}
+
+type Launched = Omit<Dockgate, 'socketPath' | 'dockerHost'>;
+
+// Spawns `dockgate serve ARGS` and polls `ready` (given the output so far) until it says yes.
+async function launch(serveArgs: string[], dir: string, opts: Pick<DockgateOptions, 'env' | 'startTimeoutMs'>, ready: (logs: string) => Promise<boolean>): Promise<Launched> {
   // DOCKGATE_TEST_CLI runs another entry point with the same arguments (e.g. an installed
   // package's dist/cli/main.js, or a deliberately broken proxy to check that the tests fail).
   const entry = process.env.DOCKGATE_TEST_CLI ?? CLI_ENTRY;
   if (!existsSync(entry)) {
     throw new Error(`${entry} is missing: build with \`npm run build\` (the engine globalSetup builds when src/ is newer)`);
   }
-  const dir = await fs.mkdtemp('/tmp/dgg-');
-  const socketPath = path.join(dir, 'dockgate.sock');
-  const policy = opts.policy === undefined ? ALLOW_ALL_BUNDLE : opts.policy;
-  const args = [
-    entry,
-    'serve',
-    '--listen',
-    `unix://${socketPath}`,
-    '--upstream',
-    opts.upstream,
-    ...(policy === null ? [] : ['--policy', policy]),
-    ...(opts.extraArgs ?? []),
-  ];
+  const args = [entry, 'serve', ...serveArgs];
   const child = spawn(nodeBinary(), args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...opts.env },
@@ -100,13 +102,72 @@ export async function startDockgate(opts: DockgateOptions): Promise<Dockgate> {
       const why = spawnError ? spawnError.message : `exited with ${child.exitCode ?? child.signalCode}`;
       throw new Error(`dockgate ${args.slice(1).join(' ')} ${why} before listening:\n${logs()}`);
     }
-    if (existsSync(socketPath) && (await connects(socketPath))) break;
+    if (await ready(logs())) break;
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`dockgate did not accept connections on ${socketPath} within ${timeoutMs} ms:\n${logs()}`);
+      throw new Error(`dockgate ${args.slice(1).join(' ')} was not ready within ${timeoutMs} ms:\n${logs()}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+  const waitForLog = async (pattern: RegExp, waitMs = 10_000) => {
+    const until = Date.now() + waitMs;
+    while (!pattern.test(logs())) {
+      if (Date.now() > until) throw new Error(`dockgate's log did not show ${pattern} within ${waitMs} ms:\n${logs().slice(-4000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  return { pid: child.pid!, child, stop, logs, waitForLog };
+}
 
-  return { socketPath, dockerHost: `unix://${socketPath}`, pid: child.pid!, child, stop, logs };
+/** Where each listener of a config-file dockgate listens, from its "dockgate listening" log lines. */
+export interface ListenerAddress {
+  /** unix://… or tcp://host:port, for DOCKER_HOST. */
+  dockerHost: string;
+  socketPath?: string;
+  host?: string;
+  port?: number;
+}
+
+export interface ConfiguredDockgate extends Omit<Dockgate, 'socketPath' | 'dockerHost'> {
+  /** By listener name. */
+  listeners: Record<string, ListenerAddress>;
+  /** The directory the config file is in (removed by stop()); also for unix sockets of the test. */
+  dir: string;
+}
+
+export interface ConfiguredDockgateOptions extends Omit<DockgateOptions, 'upstream'> {
+  /** The whole config (upstream included), written as the YAML file `serve --config` reads. */
+  config: (dir: string) => Record<string, unknown>;
+}
+
+function listeningLines(logs: string): Record<string, ListenerAddress> {
+  const out: Record<string, ListenerAddress> = {};
+  for (const line of logs.split('\n')) {
+    if (!line.includes('dockgate listening')) continue;
+    const entry = JSON.parse(line) as { listener: string; socket?: string; address?: string };
+    if (entry.socket) out[entry.listener] = { dockerHost: `unix://${entry.socket}`, socketPath: entry.socket };
+    else if (entry.address) {
+      const colon = entry.address.lastIndexOf(':');
+      out[entry.listener] = { dockerHost: `tcp://${entry.address}`, host: entry.address.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(entry.address.slice(colon + 1)) };
+    }
+  }
+  return out;
+}
+
+/** dockgate serve --config FILE, ready once every listener of the config has said where it listens. */
+export async function startDockgateWithConfig(opts: ConfiguredDockgateOptions): Promise<ConfiguredDockgate> {
+  const dir = await fs.mkdtemp('/tmp/dgg-');
+  const config = opts.config(dir);
+  const file = path.join(dir, 'dockgate.yaml');
+  // JSON is YAML: the file is exactly the object the test built.
+  await fs.writeFile(file, JSON.stringify(config, null, 2));
+  const wanted = (config.listeners as { name: string }[]).map((l) => l.name);
+  const policy = opts.policy === undefined ? ALLOW_ALL_BUNDLE : opts.policy;
+  const args = ['--config', file, ...(policy === null ? [] : ['--policy', policy]), ...(opts.extraArgs ?? [])];
+  let listeners: Record<string, ListenerAddress> = {};
+  const proc = await launch(args, dir, opts, async (logs) => {
+    listeners = listeningLines(logs);
+    return wanted.every((n) => listeners[n] !== undefined);
+  });
+  return { ...proc, listeners, dir };
 }

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { startDockgate, type Dockgate } from './dockgate.js';
 import { engineRequest } from './engine-api.js';
 import { sleep } from './fixtures.js';
 import { ALLOW_ALL_BUNDLE } from './policy-bundle.js';
@@ -99,4 +100,46 @@ export function startLoad(socketPath: string, workers = 3): { stop(): Promise<Lo
       return result;
     },
   };
+}
+
+export interface ConfiguredDockgate {
+  dockgate: Dockgate;
+  dir: string;
+  /** dockgate's JSON log lines so far. */
+  logLines(): Record<string, unknown>[];
+  stop(): Promise<void>;
+}
+
+/**
+ * dockgate with a config file (JSON is YAML) and `files` beside it in a fresh directory; `--listen`
+ * replaces the config's listeners.
+ */
+export async function startWithConfig(upstream: string, config: Record<string, unknown>, files: Record<string, string> = {}): Promise<ConfiguredDockgate> {
+  const dir = await fs.mkdtemp('/tmp/dgg-cfg-');
+  const file = path.join(dir, 'dockgate.yaml');
+  await fs.writeFile(file, JSON.stringify(config, null, 2));
+  for (const [name, text] of Object.entries(files)) await fs.writeFile(path.join(dir, name), text);
+  try {
+    const dockgate = await startDockgate({ upstream, policy: null, extraArgs: ['--config', file] });
+    return {
+      dockgate,
+      dir,
+      logLines: () => logLines(dockgate),
+      async stop() {
+        await dockgate.stop();
+        await fs.rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await fs.rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+export function logLines(dockgate: Dockgate): Record<string, unknown>[] {
+  return dockgate
+    .logs()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }

@@ -38,6 +38,11 @@ export interface RawSendOptions {
   timeoutMs?: number;
   /** Pause between the pieces of an array `data`, to split a request across writes. */
   pauseMs?: number;
+  /**
+   * When the last wanted response says `Connection: close`, keep the connection open up to this
+   * long for the peer to close it (`closed` then tells whether it did), instead of closing first.
+   */
+  awaitCloseMs?: number;
 }
 
 function makeResponse(status: number, reason: string, headers: Record<string, string[]>, body: Buffer): RawResponse {
@@ -139,11 +144,13 @@ export function sendRaw(socketPath: string, data: string | Buffer | (string | Bu
     let upgraded = false;
     let error: Error | undefined;
     let finished = false;
+    let closeWait: NodeJS.Timeout | undefined;
 
     const finish = (timedOut: boolean) => {
       if (finished) return;
       finished = true;
       clearTimeout(timer);
+      clearTimeout(closeWait);
       socket.destroy();
       resolve({ responses, closed, timedOut, ...(error ? { error } : {}), rest: received, transcript: all.toString('utf8') });
     };
@@ -164,7 +171,14 @@ export function sendRaw(socketPath: string, data: string | Buffer | (string | Bu
         received = received.subarray(parsed.consumed);
         upgraded = parsed.upgraded;
       }
-      if (responses.length >= want) finish(false);
+      if (responses.length >= want && !closeWait) {
+        const last = responses[responses.length - 1]!;
+        if (opts.awaitCloseMs && !closed && /\bclose\b/i.test(last.header('connection') ?? '')) {
+          closeWait = setTimeout(() => finish(false), opts.awaitCloseMs);
+          return;
+        }
+        finish(false);
+      }
     };
 
     socket.on('data', (chunk: Buffer) => {

@@ -56,7 +56,11 @@ default _grandparent := {}
 
 _grandparent := _profiles[_parent.extends] if is_object(_profiles[_parent.extends])
 
-profile := object.union_n([_grandparent, _parent, _own])
+# A profile that extends nothing is used as is: object.union_n copies and hashes the whole
+# profile, on every decision (the wasm runtime keeps nothing between evaluations).
+profile := _own if {
+	not _own.extends
+} else := object.union_n([_grandparent, _parent, _own])
 
 profile_errors contains msg if {
 	not is_object(object.get(_profiles, profile_name, null))
@@ -84,12 +88,19 @@ profile_errors contains msg if {
 
 # Parameters: the profile's, overridden by the config file's global, listener and identity
 # parameters (objects merge key by key, arrays are replaced).
-params := object.union_n([
-	util.obj(object.get(profile, "parameters", {})),
+# Without overrides (the usual case) the profile's own parameters, not a merged copy.
+params := _profile_params if {
+	not _cfg.parameters
+	not _listener.parameters
+	not _identity.parameters
+} else := object.union_n([
+	_profile_params,
 	util.obj(object.get(_cfg, "parameters", {})),
 	util.obj(object.get(_listener, "parameters", {})),
 	util.obj(object.get(_identity, "parameters", {})),
 ])
+
+_profile_params := util.obj(object.get(profile, "parameters", {}))
 
 param(name, fallback) := object.get(params, name, fallback)
 

@@ -5,6 +5,8 @@
 # as empty here, and a missing kind reads as "unknown" so that the unknown-route rule denies it.
 package dockgate.core.request
 
+import data.dockgate.core.util
+
 default kind := "unknown"
 
 kind := input.kind if {
@@ -67,9 +69,14 @@ api_at_least(major, minor) if {
 }
 
 # to_number rejects leading zeros ("044"), which dockerd's version router accepts.
-_int(s) := 0 if regex.match(`^0+$`, s)
+_int(s) := 0 if util.zeros(s)
 
-_int(s) := to_number(trim_left(s, "0")) if regex.match(`^0*[1-9][0-9]{0,5}$`, s)
+_int(s) := to_number(n) if {
+	util.digits(s)
+	n := trim_left(s, "0")
+	n != ""
+	count(n) <= 6
+}
 
 container_create if {
 	kind == "container"

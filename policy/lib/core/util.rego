@@ -36,6 +36,21 @@ list_text(xs) := "(none)" if count(xs) == 0
 
 list_text(xs) := concat(", ", [x | some x in xs; is_string(x)]) if count(xs) > 0
 
+# Text checks without regex.match: the wasm runtime compiles a regex on every evaluation (its
+# cache does not outlive one decision), which cost more than the rest of a create's decision.
+
+# One or more ASCII digits.
+digits(s) if {
+	s != ""
+	trim(s, "0123456789") == ""
+}
+
+# One or more zeros.
+zeros(s) if {
+	s != ""
+	trim(s, "0") == ""
+}
+
 # A JSON pointer token (RFC 6901) for an object key.
 pointer_token(key) := replace(replace(key, "~", "~0"), "/", "~1")
 

@@ -32,7 +32,12 @@ _tag_sep(tag) := "@" if contains(tag, ":")
 _tag_sep(tag) := ":" if not contains(tag, ":")
 
 # Local image IDs name no registry.
-_image_id(ref) if regex.match(`^sha256:[a-f0-9]{64}$`, lower(ref))
+_image_id(ref) if {
+	id := lower(ref)
+	startswith(id, "sha256:")
+	count(id) == 71
+	trim(substring(id, 7, -1), "0123456789abcdef") == ""
+}
 
 # "registry/path" of a reference, docker.io's normalization included
 # ("alpine" -> "docker.io/library/alpine").

@@ -37,16 +37,26 @@ port_problem(p) := "ephemeral host ports are not allowed; publish a fixed port" 
 	not _ephemeral_ok
 } else := concat("", ["host port ", p, " is not a port or port range"]) if {
 	not trim_space(p) in {"", "0"}
-	not regex.match(`^[0-9]{1,5}(-[0-9]{1,5})?$`, trim_space(p))
+	not _port_or_range(trim_space(p))
 } else := concat("", ["host port ", p, " is outside the allowed ranges (", _ranges_text, ")"]) if {
 	not trim_space(p) in {"", "0"}
 	some end in split(trim_space(p), "-")
 	not _in_ranges(_number(end))
 }
 
-_number(digits) := 0 if regex.match(`^0+$`, digits)
+_number(digits) := 0 if util.zeros(digits)
 
-_number(digits) := to_number(trim_left(digits, "0")) if not regex.match(`^0+$`, digits)
+_number(digits) := to_number(trim_left(digits, "0")) if not util.zeros(digits)
+
+# [0-9]{1,5}(-[0-9]{1,5})?
+_port_or_range(p) if {
+	parts := split(p, "-")
+	count(parts) <= 2
+	every part in parts {
+		util.digits(part)
+		count(part) <= 5
+	}
+}
 
 _ip_text := util.list_text(sort([x | some x in _allowed_ips]))
 

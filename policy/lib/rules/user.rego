@@ -19,10 +19,10 @@ problem(u) := "it is empty, so the image's user would be used and that user is u
 } else := "root is not allowed" if {
 	_root(_user_part(u))
 } else := "it is not a valid UID" if {
-	regex.match(`^[+-]?[0-9]+$`, _user_part(u))
+	_numeric(_user_part(u))
 	not _valid_uid(_user_part(u))
 } else := "user names are not allowed (the image could map them to UID 0)" if {
-	not regex.match(`^[+-]?[0-9]+$`, _user_part(u))
+	not _numeric(_user_part(u))
 	config.param("allowNamedUsers", false) != true
 }
 
@@ -30,12 +30,24 @@ _user_part(u) := trim_space(split(u, ":")[0])
 
 _root(name) if lower(name) == "root"
 
-_root(name) if regex.match(`^[+-]?0+$`, name)
+_root(name) if util.zeros(_unsigned(name))
+
+# [+-]?[0-9]+
+_numeric(s) if util.digits(_unsigned(s))
+
+_unsigned(s) := substring(s, 1, -1) if {
+	some sign in ["+", "-"]
+	startswith(s, sign)
+} else := s
 
 # Positive and below 2^31 (runc rejects larger UIDs).
 _valid_uid(s) if {
-	regex.match(`^[+]?0*[1-9][0-9]{0,9}$`, s)
-	to_number(trim_left(trim_left(s, "+"), "0")) <= 2147483647
+	u := trim_prefix(s, "+")
+	util.digits(u)
+	n := trim_left(u, "0")
+	n != ""
+	count(n) <= 10
+	to_number(n) <= 2147483647
 }
 
 _message(u, why) := concat("", [
