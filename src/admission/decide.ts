@@ -6,6 +6,9 @@ import { applyPatch } from './json-patch.js';
 /** Anything that judges one input: the wasm engine, or a test double for fault injection. */
 export interface Evaluator {
   evaluate(input: PolicyInput): PolicyDecision;
+  /** The entrypoint and bundle revision it evaluates, for the decision log. */
+  readonly entrypoint?: string;
+  readonly revision?: string | undefined;
 }
 
 export interface Admission {

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { canonicalizeBody, serializeJson } from '../docker/canonicalize.js';
 import type { InspectedBodyKind } from '../docker/body-kinds.js';
 import { canonicalTarget, classify, type ClassifiedRoute } from '../http/classify.js';
+import { parseQuery } from '../http/query.js';
 import type { DecisionRecord } from '../decision-log/decision-logger.js';
 import type { Logger } from '../log/logger.js';
 import type { JsonValue, PolicyInput, PolicyUserInfo } from '../policy/contract.js';
@@ -13,6 +14,8 @@ import { BodyError, readBody } from './body-reader.js';
 import { decide, denialMessage, type Admission, type Evaluator } from './decide.js';
 import { canLookUp, LookupError, lookUp, type InspectClient } from './lookup.js';
 import { referencedVolumes } from './related.js';
+import { FilterError } from './filters.js';
+import { Ownership } from './ownership.js';
 import { framingProblem, hasBody, isEmptyBody } from './request-framing.js';
 import { appendWarnings } from './warnings.js';
 
@@ -24,6 +27,13 @@ export interface AdmissionGateOptions {
   /** Who the caller is: fixed for the listener (unix), or per connection (the TLS client certificate). */
   identity: PolicyUserInfo | ConnectionIdentity;
   log: Logger;
+  /** The owner label's key, handed to the policy as input.ownerLabel (it stamps creates with it). */
+  ownerLabel?: string;
+  /**
+   * Keep objects per owner (a tenant socket): the caller sees and acts on only objects carrying
+   * its username in the owner label (`ownerLabel`, default dockgate.owner).
+   */
+  ownership?: boolean;
   /** Largest judged JSON body (the daemon's bodies are a few KiB). */
   bodyLimit?: number;
   bodyDeadlineMs?: number;
@@ -49,6 +59,8 @@ export type AdmissionReport = (input: PolicyInput, admission: Admission) => void
 
 type RequestHead = Pick<IncomingMessage, 'method' | 'url' | 'headers'> & { socket?: Socket };
 type BodySource = () => Buffer | null | Promise<Buffer | BodyError>;
+
+export const DEFAULT_OWNER_LABEL = 'dockgate.owner';
 
 const refuse = (status: number, message: string): GateVerdict => ({ action: 'refuse', status, message });
 
@@ -91,7 +103,7 @@ export class AdmissionGate implements RequestGate {
     const method = req.method ?? 'GET';
     const classified = classify(method, req.url ?? '/');
     if (!classified.ok) return refuse(classified.status, `dockgate: ${classified.message}`);
-    const route = classified.route;
+    let route = classified.route;
     if (upgrade && !route.hijack) {
       return refuse(400, 'dockgate: Connection: Upgrade is only accepted on attach, exec start and BuildKit session routes');
     }
@@ -120,6 +132,29 @@ export class AdmissionGate implements RequestGate {
       object = result.value;
     }
 
+    // On a tenant listener, the caller's objects are those carrying its username (per connection
+    // on TLS listeners); a caller without a username could only own unlabelled objects: refused.
+    let ownership: Ownership | undefined;
+    if (this.opts.ownership) {
+      if (userInfo.username === '') return refuse(403, 'dockgate: request refused: this listener keeps objects per owner and the caller has no username');
+      ownership = new Ownership({ upstream: this.opts.upstream, label: this.opts.ownerLabel ?? DEFAULT_OWNER_LABEL, owner: userInfo.username });
+    }
+    if (ownership) {
+      // Lists, prunes and events are scoped by the daemon itself: the owner label filter.
+      let rawQuery: string | undefined;
+      try {
+        rawQuery = ownership.scopedQuery(route);
+      } catch (err) {
+        if (!(err instanceof FilterError)) throw err;
+        return refuse(400, `dockgate: ${err.message}`);
+      }
+      if (rawQuery !== undefined) {
+        const reparsed = parseQuery(rawQuery);
+        if (!reparsed.ok) return refuse(500, `dockgate: request refused: the scoped query does not parse (${reparsed.message})`);
+        route = { ...route, rawQuery, query: reparsed.query };
+      }
+    }
+
     const input: PolicyInput = {
       uid: randomUUID(),
       kind: route.kind,
@@ -133,11 +168,17 @@ export class AdmissionGate implements RequestGate {
       },
       ...(object !== undefined ? { object } : {}),
       userInfo,
+      ...(this.opts.ownerLabel !== undefined ? { ownerLabel: this.opts.ownerLabel } : {}),
       dryRun: false,
     };
 
     try {
       await this.addLookups(input, route, object);
+      const refusal = ownership ? await ownership.check(route, input, object) : null;
+      if (refusal) {
+        this.opts.log.info({ uid: input.uid, kind: route.kind, operation: route.operation, target: route.target, status: refusal.status }, 'refused by ownership');
+        return refuse(refusal.status, refusal.message);
+      }
     } catch (err) {
       if (!(err instanceof LookupError)) throw err;
       this.opts.log.warn({ uid: input.uid, err: err.message }, 'lookup failed; request denied');
@@ -147,13 +188,13 @@ export class AdmissionGate implements RequestGate {
     let admission;
     // One evaluator for the whole decision: a policy reload in between does not mix policies.
     const evaluator = this.opts.evaluator();
-    const path = (evaluator as { entrypoint?: string }).entrypoint;
+    const path = evaluator.entrypoint;
     try {
       admission = decide(evaluator, input);
     } catch (err) {
       const message = err instanceof PolicyError ? err.message : `unexpected error: ${(err as Error).message}`;
       this.opts.log.error({ uid: input.uid, kind: route.kind, operation: route.operation, err: message }, 'policy evaluation failed; request denied');
-      this.opts.decisionLog?.({ input, error: message, path, revision: (evaluator as { revision?: string }).revision });
+      this.opts.decisionLog?.({ input, error: message, path, revision: evaluator.revision });
       return refuse(500, `dockgate: request refused: the policy could not be evaluated (${message})`);
     }
     this.opts.log.info(
@@ -178,8 +219,16 @@ export class AdmissionGate implements RequestGate {
     report?.(input, admission);
     if (!admission.allowed) return refuse(403, denialMessage(admission.violations));
 
+    const unstamped = ownership?.stampProblem(route, admission.object);
+    if (unstamped) {
+      this.opts.log.error({ uid: input.uid, kind: route.kind }, 'owner label missing after policy; request denied');
+      return refuse(500, unstamped);
+    }
+
     if (object !== undefined) forwardBody = Buffer.from(serializeJson(admission.object as JsonValue));
     const verdict: GateVerdict = { action: 'forward', target: canonicalTarget(route), body: forwardBody };
+    const filter = ownership?.responseFilter(route);
+    if (filter) verdict.rewrite = filter;
     if (admission.warnings.length > 0 && WARNING_RESPONSES.has(`${route.kind}:${route.operation}`)) {
       const warnings = admission.warnings.map((w) => (w.startsWith('dockgate:') ? w : `dockgate: ${w}`));
       verdict.rewrite = (status, body) => (status >= 200 && status < 300 ? appendWarnings(body, warnings) : body);

@@ -26,9 +26,12 @@ serve options (flags override the config file):
                       default: the embedded bundle of the shipped profiles (baseline)
   --entrypoint NAME   the entrypoint to evaluate (default: the bundle's only one,
                       else dockgate/admission/decision)
-  --config FILE       YAML configuration file
+  --config FILE       YAML configuration file (bundleService, bundleSigning, decisionLogs: see README)
   --socket-mode MODE  permissions of the listening socket (default 0660)
   --log-level LEVEL   fatal, error, warn, info, debug, trace or silent (default info)
+
+The policy bundle is reloaded when its file changes and on SIGHUP (a bad bundle is rejected
+and the old one keeps serving).
 `;
 
 async function main(argv: string[]): Promise<number> {

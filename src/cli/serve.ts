@@ -86,6 +86,8 @@ export async function serve(config: DockgateConfig): Promise<number> {
       evaluator: () => store.current(),
       identity: tcp ? certificateIdentity(l, listenerLog) : unixIdentity(l),
       log: listenerLog,
+      ownerLabel: config.ownerLabel,
+      ...(l.ownership ? { ownership: true } : {}),
       ...decisionLog,
     });
     const proxy = createProxyServer({

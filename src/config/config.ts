@@ -27,6 +27,8 @@ interface ListenerBase {
   maxConnections?: number;
   /** How long a client may take to send a request's headers (slowloris), and a TLS handshake. */
   headersTimeoutSeconds: number;
+  /** A tenant listener: each identity sees and touches only objects carrying its owner label. */
+  ownership?: boolean;
 }
 
 /** A unix socket: whoever can open it is `identity`. */
@@ -73,6 +75,8 @@ export interface DockgateConfig {
   /** Entrypoint to evaluate; default: the bundle's only one, else dockgate/admission/decision. */
   policyEntrypoint?: string;
   logLevel: LogLevel;
+  /** The label that records an object's owner (stamped by the policy, filtered on by ownership). */
+  ownerLabel: string;
   /** How long hijacked streams may run on after SIGTERM before they are cut. */
   shutdownGraceSeconds: number;
   /** Pull the policy from an OPA bundle server instead of a file. */
@@ -125,6 +129,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): DockgateCon
     upstream: defaultUpstream(env),
     listeners: [defaultListener(defaultListenPath(env))],
     logLevel: 'info',
+    ownerLabel: 'dockgate.owner',
     shutdownGraceSeconds: 10,
   };
 }
@@ -194,7 +199,7 @@ function parseListener(raw: unknown, i: number, baseDir: string): ListenerConfig
   const where = `listeners[${i}]`;
   if (!isRecord(raw)) throw new ConfigError(`${where}: must be a mapping`);
   if (typeof raw.name !== 'string' || raw.name === '') throw new ConfigError(`${where}.name: required string`);
-  const common = ['name', 'profile', 'maxConnections', 'headersTimeoutSeconds'];
+  const common = ['name', 'profile', 'maxConnections', 'headersTimeoutSeconds', 'ownership'];
   const base: ListenerBase = { name: raw.name, headersTimeoutSeconds: DEFAULT_HEADERS_TIMEOUT_SECONDS };
   const profile = optionalString(raw, 'profile', where);
   if (profile !== undefined) base.profile = profile;
@@ -203,6 +208,10 @@ function parseListener(raw: unknown, i: number, baseDir: string): ListenerConfig
     const t = raw.headersTimeoutSeconds;
     if (typeof t !== 'number' || !(t > 0) || t > 3600) throw new ConfigError(`${where}.headersTimeoutSeconds: must be a number of seconds in (0, 3600]`);
     base.headersTimeoutSeconds = t;
+  }
+  if (raw.ownership !== undefined) {
+    if (typeof raw.ownership !== 'boolean') throw new ConfigError(`${where}.ownership: must be true or false`);
+    if (raw.ownership) base.ownership = true;
   }
   if (raw.unix !== undefined && raw.tcp !== undefined) throw new ConfigError(`${where}: give either unix or tcp, not both`);
 
@@ -255,7 +264,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   }
   if (doc === null || doc === undefined) doc = {};
   if (!isRecord(doc)) throw new ConfigError(`${file}: the top level must be a mapping`);
-  const known = new Set(['upstream', 'listeners', 'policy', 'policyEntrypoint', 'logLevel', 'shutdownGraceSeconds', 'bundleService', 'bundleSigning', 'decisionLogs']);
+  const known = new Set(['upstream', 'listeners', 'policy', 'policyEntrypoint', 'logLevel', 'ownerLabel', 'shutdownGraceSeconds', 'bundleService', 'bundleSigning', 'decisionLogs']);
   for (const key of Object.keys(doc)) {
     if (!known.has(key)) throw new ConfigError(`${file}: unknown setting "${key}"`);
   }
@@ -286,6 +295,13 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   if (doc.logLevel !== undefined) {
     if (!LOG_LEVELS.includes(doc.logLevel as LogLevel)) throw new ConfigError(`${file}: logLevel must be one of ${LOG_LEVELS.join(', ')}`);
     config.logLevel = doc.logLevel as LogLevel;
+  }
+  if (doc.ownerLabel !== undefined) {
+    // Docker label keys: no '=' (filters split on it), no whitespace.
+    if (typeof doc.ownerLabel !== 'string' || !/^[^=\s]+$/.test(doc.ownerLabel)) {
+      throw new ConfigError(`${file}: ownerLabel must be a label key without "=" or spaces`);
+    }
+    config.ownerLabel = doc.ownerLabel;
   }
   if (doc.shutdownGraceSeconds !== undefined) {
     if (typeof doc.shutdownGraceSeconds !== 'number' || doc.shutdownGraceSeconds < 0) {

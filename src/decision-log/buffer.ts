@@ -1,8 +1,13 @@
 // Encoded events waiting for upload, bounded in bytes: when a new event does not fit, the oldest
 // are dropped (and counted), so a collector that is down costs a fixed amount of memory.
 
+interface Entry {
+  line: string;
+  bytes: number;
+}
+
 export class EventBuffer {
-  private lines: string[] = [];
+  private entries: Entry[] = [];
   private size = 0;
 
   constructor(
@@ -15,47 +20,42 @@ export class EventBuffer {
   }
 
   get length(): number {
-    return this.lines.length;
+    return this.entries.length;
   }
 
   push(line: string): void {
-    const n = Buffer.byteLength(line);
-    if (n > this.maxBytes) {
+    const bytes = Buffer.byteLength(line);
+    if (bytes > this.maxBytes) {
       this.onDrop(1);
       return;
     }
-    let dropped = 0;
-    while (this.size + n > this.maxBytes) {
-      this.size -= Buffer.byteLength(this.lines.shift()!);
-      dropped++;
-    }
-    if (dropped > 0) this.onDrop(dropped);
-    this.lines.push(line);
-    this.size += n;
+    this.entries.push({ line, bytes });
+    this.size += bytes;
+    this.trim();
   }
 
   /** Removes and returns the oldest events up to `maxBytes` (at least one, if any). */
   take(maxBytes: number): string[] {
-    const batch: string[] = [];
+    let n = 0;
     let size = 0;
-    while (this.lines.length > 0) {
-      const n = Buffer.byteLength(this.lines[0]!);
-      if (batch.length > 0 && size + n > maxBytes) break;
-      batch.push(this.lines.shift()!);
-      size += n;
-    }
+    while (n < this.entries.length && (n === 0 || size + this.entries[n]!.bytes <= maxBytes)) size += this.entries[n++]!.bytes;
     this.size -= size;
-    return batch;
+    return this.entries.splice(0, n).map((e) => e.line);
   }
 
   /** Puts a batch that could not be delivered back in front, still within the bound. */
   requeue(batch: string[]): void {
-    const n = batch.reduce((sum, l) => sum + Buffer.byteLength(l), 0);
-    this.lines = [...batch, ...this.lines];
-    this.size += n;
+    const back = batch.map((line) => ({ line, bytes: Buffer.byteLength(line) }));
+    this.entries = [...back, ...this.entries];
+    this.size += back.reduce((sum, e) => sum + e.bytes, 0);
+    this.trim();
+  }
+
+  // Oldest first: an operator wants the latest decisions when some must go.
+  private trim(): void {
     let dropped = 0;
     while (this.size > this.maxBytes) {
-      this.size -= Buffer.byteLength(this.lines.shift()!);
+      this.size -= this.entries.shift()!.bytes;
       dropped++;
     }
     if (dropped > 0) this.onDrop(dropped);

@@ -48,6 +48,14 @@ export interface PolicyInput {
    * mounts, as the daemon has them (null = not found), keyed by name.
    */
   volumes?: Record<string, JsonValue>;
+  /**
+   * dockgate extension: the containers a create shares volumes or namespaces with
+   * (`VolumesFrom`, `container:<ref>`), as the daemon has them, keyed by the reference as written.
+   * Filled on ownership listeners, where only the caller's own containers get this far.
+   */
+  containers?: Record<string, JsonValue>;
+  /** dockgate extension: the owner label's key (config `ownerLabel`); the policy stamps it. */
+  ownerLabel?: string;
 }
 
 export const ENFORCEMENT_ACTIONS = ['deny', 'warn', 'audit'] as const;

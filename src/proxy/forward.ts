@@ -19,7 +19,10 @@ export interface ForwardOptions {
   target: string;
   /** A replacement body (the canonical object as judged); null streams the client's body. */
   body: Buffer | null;
-  /** Applied to a JSON response of at most REWRITE_LIMIT bytes; others stream untouched. */
+  /**
+   * Applied to a JSON response of at most REWRITE_LIMIT bytes; a larger one is cut rather than
+   * relayed unrewritten (the rewrite may be a filter). Other content types stream untouched.
+   */
   rewrite?: ResponseRewrite;
 }
 
@@ -87,7 +90,7 @@ function relayResponse(upRes: IncomingMessage, res: ServerResponse, rewrite: Res
   const status = upRes.statusCode ?? 502;
   const cl = upRes.headers['content-length'];
   const isJson = (upRes.headers['content-type'] ?? '').startsWith('application/json');
-  if (rewrite && isJson && cl !== undefined && Number(cl) <= REWRITE_LIMIT) {
+  if (rewrite && isJson) {
     bufferAndRewrite(upRes, res, rewrite);
     return;
   }
@@ -114,7 +117,16 @@ function relayResponse(upRes: IncomingMessage, res: ServerResponse, rewrite: Res
 
 function bufferAndRewrite(upRes: IncomingMessage, res: ServerResponse, rewrite: ResponseRewrite): void {
   const chunks: Buffer[] = [];
-  upRes.on('data', (c: Buffer) => chunks.push(c));
+  let size = 0;
+  upRes.on('data', (c: Buffer) => {
+    size += c.length;
+    if (size > REWRITE_LIMIT) {
+      upRes.destroy();
+      res.destroy();
+      return;
+    }
+    chunks.push(c);
+  });
   upRes.on('error', () => res.destroy());
   upRes.on('end', () => {
     const raw = Buffer.concat(chunks);

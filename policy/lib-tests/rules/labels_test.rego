@@ -63,3 +63,12 @@ test_json_null_body_gets_no_patch if {
 	d.patch == []
 	d.allowed
 }
+
+test_owner_label_from_input_wins_over_the_parameter if {
+	cfg := {"parameters": {"ownerLabel": "from.param"}}
+	inp := object.union(t.container({"Image": "alpine", "Labels": {}}), {"ownerLabel": "team.owner"})
+	d := t.decide(inp, "baseline") with data.dockgate.config as cfg
+	d.patch == [{"op": "add", "path": "/Labels/team.owner", "value": "alice"}]
+	empty := object.union(t.container({"Image": "alpine", "Labels": {}}), {"ownerLabel": ""})
+	t.decide(empty, "baseline").patch == [{"op": "add", "path": "/Labels/dockgate.owner", "value": "alice"}]
+}

@@ -129,5 +129,10 @@ _normalize(a) := _aliases[lower(a)] if {
 # Gatekeeper spells audit-only as "dryrun".
 _aliases := {"deny": "deny", "warn": "warn", "audit": "audit", "dryrun": "audit", "off": "off"}
 
-# The label that records which identity created an object.
-owner_label := param("ownerLabel", "dockgate.owner")
+# The label that records which identity created an object: dockgate's config (`ownerLabel`,
+# passed as input.ownerLabel, so the proxy filters on the label the policy stamps), else the
+# parameter.
+owner_label := input.ownerLabel if {
+	is_string(input.ownerLabel)
+	input.ownerLabel != ""
+} else := param("ownerLabel", "dockgate.owner")
