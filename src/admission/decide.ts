@@ -11,14 +11,20 @@ export interface Evaluator {
   readonly revision?: string | undefined;
 }
 
+/** What a patch operation did, without its value (which may be large, or a secret). */
+export interface PatchSummary {
+  op: string;
+  path: string;
+}
+
 export interface Admission {
   allowed: boolean;
   /** The object to forward (mutated), when the request had one. */
   object: JsonValue | undefined;
   violations: PolicyViolation[];
   warnings: string[];
-  /** Every patch operation applied, across rounds, for the decision log. */
-  patched: number;
+  /** Every patch operation applied, across rounds (op and path, not values), for the decision log. */
+  patches: PatchSummary[];
   rounds: number;
   revision: string | undefined;
 }
@@ -30,7 +36,7 @@ export const MAX_MUTATION_ROUNDS = 5;
 export function decide(evaluator: Evaluator, input: PolicyInput): Admission {
   let current = input;
   const warnings: string[] = [];
-  let patched = 0;
+  const patches: PatchSummary[] = [];
   for (let round = 1; ; round++) {
     const decision = evaluator.evaluate(current);
     for (const w of decision.warnings) if (!warnings.includes(w)) warnings.push(w);
@@ -59,7 +65,7 @@ export function decide(evaluator: Evaluator, input: PolicyInput): Admission {
         object: current.object,
         violations: decision.violations,
         warnings,
-        patched,
+        patches,
         rounds: round,
         revision: decision.revision,
       };
@@ -67,7 +73,7 @@ export function decide(evaluator: Evaluator, input: PolicyInput): Admission {
     if (round >= MAX_MUTATION_ROUNDS) {
       throw new PolicyError('result', `the policy's mutations did not settle after ${MAX_MUTATION_ROUNDS} rounds`);
     }
-    patched += decision.patch.length;
+    for (const p of decision.patch) patches.push({ op: p.op, path: p.path });
     current = { ...current, object: next };
   }
 }

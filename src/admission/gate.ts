@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { canonicalizeBody, serializeJson } from '../docker/canonicalize.js';
 import type { InspectedBodyKind } from '../docker/body-kinds.js';
 import { canonicalTarget, classify, type ClassifiedRoute } from '../http/classify.js';
+import { logDecision, type DecisionLine } from '../audit/decision-log.js';
+import type { RolloutMode } from '../config/config.js';
 import { parseQuery } from '../http/query.js';
 import type { DecisionRecord } from '../decision-log/decision-logger.js';
 import type { Logger } from '../log/logger.js';
@@ -26,7 +29,13 @@ export interface AdmissionGateOptions {
   evaluator: () => Evaluator;
   /** Who the caller is: fixed for the listener (unix), or per connection (the TLS client certificate). */
   identity: PolicyUserInfo | ConnectionIdentity;
+  /** The listener's name, for decision lines of requests refused before an identity is known. */
+  listenerName?: string;
   log: Logger;
+  /** audit: a policy denial is logged and counted but the request is forwarded (rollout). */
+  mode?: RolloutMode;
+  /** Sees every decision line after it is logged (the metrics). */
+  onDecision?: (line: DecisionLine) => void;
   /** The owner label's key, handed to the policy as input.ownerLabel (it stamps creates with it). */
   ownerLabel?: string;
   /**
@@ -60,6 +69,9 @@ export type AdmissionReport = (input: PolicyInput, admission: Admission) => void
 type RequestHead = Pick<IncomingMessage, 'method' | 'url' | 'headers'> & { socket?: Socket };
 type BodySource = () => Buffer | null | Promise<Buffer | BodyError>;
 
+function lineIdentity(u: PolicyUserInfo): DecisionLine['identity'] {
+  return { listener: u.listener, username: u.username, groups: u.groups, ...(u.profile !== undefined ? { profile: u.profile } : {}) };
+}
 export const DEFAULT_OWNER_LABEL = 'dockgate.owner';
 
 const refuse = (status: number, message: string): GateVerdict => ({ action: 'refuse', status, message });
@@ -100,10 +112,60 @@ export class AdmissionGate implements RequestGate {
 
   /** `upgrade`: an upgrade request, whose body (`body()`) was read with its head. */
   private async judge(req: RequestHead, upgrade: boolean, body: BodySource, report?: AdmissionReport): Promise<GateVerdict> {
-    const method = req.method ?? 'GET';
+    const { identity } = this.opts;
+    const record: DecisionLine = {
+      decisionId: randomUUID(),
+      identity:
+        typeof identity === 'function'
+          ? { listener: this.opts.listenerName ?? 'unknown', username: '', groups: [] }
+          : lineIdentity(identity),
+      method: req.method ?? 'GET',
+      route: (req.url ?? '/').split('?')[0]!.slice(0, 256),
+      kind: 'unknown',
+      operation: 'unknown',
+      allowed: false,
+      result: 'refused',
+      mode: this.opts.mode ?? 'enforce',
+      violations: [],
+      patch: [],
+      warnings: [],
+      latencyMs: 0,
+    };
+    const started = { at: performance.now() };
+    const verdict = await this.judgeInto(record, started, req, upgrade, body, report);
+    record.latencyMs = performance.now() - started.at;
+    if (verdict.action === 'refuse') {
+      record.allowed = false;
+      if (record.result !== 'denied') {
+        record.result = 'refused';
+        record.status = verdict.status;
+        record.reason = verdict.message;
+      }
+    } else {
+      record.allowed = true;
+    }
+    logDecision(this.opts.log, record);
+    this.opts.onDecision?.(record);
+    return verdict;
+  }
+
+  /** The pipeline proper; fills in `record` as it learns (route, verdict, violations, patch). */
+  private async judgeInto(
+    record: DecisionLine,
+    started: { at: number },
+    req: RequestHead,
+    upgrade: boolean,
+    body: BodySource,
+    report?: AdmissionReport,
+  ): Promise<GateVerdict> {
+    const method = record.method;
     const classified = classify(method, req.url ?? '/');
     if (!classified.ok) return refuse(classified.status, `dockgate: ${classified.message}`);
     let route = classified.route;
+    record.route = route.path;
+    record.kind = route.kind;
+    record.operation = route.operation;
+    if (route.target !== undefined) record.target = route.target;
     if (upgrade && !route.hijack) {
       return refuse(400, 'dockgate: Connection: Upgrade is only accepted on attach, exec start and BuildKit session routes');
     }
@@ -111,6 +173,7 @@ export class AdmissionGate implements RequestGate {
     const who = this.identityOf(req);
     if (!who.ok) return refuse(403, who.message);
     const userInfo = who.userInfo;
+    record.identity = lineIdentity(userInfo);
     const problem = framingProblem(req);
     if (problem) return refuse(problem.startsWith('Content-Encoding') ? 415 : 400, `dockgate: ${problem}`);
 
@@ -119,7 +182,13 @@ export class AdmissionGate implements RequestGate {
     let forwardBody: Buffer | null = null;
     const pending = upgrade || route.body !== 'stream' ? body() : null;
     // Only a body still to be read costs an await (the hot path has none on GETs).
-    const sent = pending instanceof Promise ? await pending : pending;
+    let sent;
+    if (pending instanceof Promise) {
+      sent = await pending;
+      started.at = performance.now(); // the client's sending time is not decision latency
+    } else {
+      sent = pending;
+    }
     if (sent instanceof Error) return refuse((sent as BodyError).status, `dockgate: ${sent.message}`);
     if (route.body === 'none') {
       if (sent && sent.length > 0 && !isEmptyBody(sent)) {
@@ -156,7 +225,7 @@ export class AdmissionGate implements RequestGate {
     }
 
     const input: PolicyInput = {
-      uid: randomUUID(),
+      uid: record.decisionId,
       kind: route.kind,
       operation: route.operation,
       ...(route.target !== undefined ? { target: route.target } : {}),
@@ -181,7 +250,7 @@ export class AdmissionGate implements RequestGate {
       }
     } catch (err) {
       if (!(err instanceof LookupError)) throw err;
-      this.opts.log.warn({ uid: input.uid, err: err.message }, 'lookup failed; request denied');
+      this.opts.log.warn({ decision: input.uid, err: err.message }, 'lookup failed; request denied');
       return refuse(502, `dockgate: request refused: ${err.message}`);
     }
 
@@ -193,31 +262,23 @@ export class AdmissionGate implements RequestGate {
       admission = decide(evaluator, input);
     } catch (err) {
       const message = err instanceof PolicyError ? err.message : `unexpected error: ${(err as Error).message}`;
-      this.opts.log.error({ uid: input.uid, kind: route.kind, operation: route.operation, err: message }, 'policy evaluation failed; request denied');
+      this.opts.log.error({ decision: input.uid, kind: route.kind, operation: route.operation, err: message }, 'policy evaluation failed; request denied');
       this.opts.decisionLog?.({ input, error: message, path, revision: evaluator.revision });
       return refuse(500, `dockgate: request refused: the policy could not be evaluated (${message})`);
     }
-    this.opts.log.info(
-      {
-        uid: input.uid,
-        // Who asked: on a TLS listener each connection has its own identity.
-        username: userInfo.username,
-        method,
-        path: route.path,
-        kind: route.kind,
-        operation: route.operation,
-        target: route.target,
-        allowed: admission.allowed,
-        violations: admission.violations,
-        patched: admission.patched,
-        warnings: admission.warnings,
-        revision: admission.revision,
-      },
-      'admission decision',
-    );
+    record.violations = admission.violations;
+    record.patch = admission.patches;
+    record.warnings = admission.warnings;
+    if (admission.revision !== undefined) record.revision = admission.revision;
     this.opts.decisionLog?.({ input, admission, path, revision: admission.revision });
     report?.(input, admission);
-    if (!admission.allowed) return refuse(403, denialMessage(admission.violations));
+    if (!admission.allowed) {
+      // Audit mode (rollout): the would-be denial is logged and counted, the request goes on.
+      record.result = record.mode === 'audit' ? 'audited' : 'denied';
+      if (record.mode !== 'audit') return refuse(403, denialMessage(admission.violations));
+    } else {
+      record.result = 'allowed';
+    }
 
     const unstamped = ownership?.stampProblem(route, admission.object);
     if (unstamped) {
@@ -229,8 +290,10 @@ export class AdmissionGate implements RequestGate {
     const verdict: GateVerdict = { action: 'forward', target: canonicalTarget(route), body: forwardBody };
     const filter = ownership?.responseFilter(route);
     if (filter) verdict.rewrite = filter;
-    if (admission.warnings.length > 0 && WARNING_RESPONSES.has(`${route.kind}:${route.operation}`)) {
-      const warnings = admission.warnings.map((w) => (w.startsWith('dockgate:') ? w : `dockgate: ${w}`));
+    // The client hears what audit mode let through, where it can (the create Warnings the CLI prints).
+    const clientWarnings = record.result === 'audited' ? [...admission.warnings, `audit mode, would be denied: ${denialMessage(admission.violations).replace(/^dockgate: /, '')}`] : admission.warnings;
+    if (clientWarnings.length > 0 && WARNING_RESPONSES.has(`${route.kind}:${route.operation}`)) {
+      const warnings = clientWarnings.map((w) => (w.startsWith('dockgate:') ? w : `dockgate: ${w}`));
       verdict.rewrite = (status, body) => (status >= 200 && status < 300 ? appendWarnings(body, warnings) : body);
     }
     return verdict;

@@ -4,6 +4,7 @@ import { applyOverrides, ConfigError, defaultConfig, loadConfigFile } from '../c
 import { ListenerError } from '../listener/unix-socket.js';
 import { PolicyError } from '../policy/policy-error.js';
 import { AddressError, parseUnixListen } from '../upstream/address.js';
+import { runCheckConfig } from './check-config.js';
 import { runEval } from './eval.js';
 import { serve } from './serve.js';
 import { runTest } from './test.js';
@@ -14,6 +15,8 @@ const USAGE = `dockgate — admission proxy for the Docker Engine API
 Usage:
   dockgate serve [--listen unix:///path/dockgate.sock] [--upstream unix:///var/run/docker.sock]
                  [--policy BUNDLE] [--entrypoint NAME] [--config FILE] [--socket-mode 0660] [--log-level info]
+                 [--log-format json|pretty] [--mode enforce|audit] [--admin 127.0.0.1:9323|unix:///path]
+  dockgate check-config FILE   validate a config file (schema, policy bundle) without starting
   dockgate eval [options] --request FILE | --compose FILE | -- docker run …   (dockgate eval --help)
   dockgate test [--policy BUNDLE] [--run REGEX] SUITE…   policy fixture cases (dockgate test --help)
   dockgate --help | --version
@@ -29,6 +32,9 @@ serve options (flags override the config file):
   --config FILE       YAML configuration file (bundleService, bundleSigning, decisionLogs: see README)
   --socket-mode MODE  permissions of the listening socket (default 0660)
   --log-level LEVEL   fatal, error, warn, info, debug, trace or silent (default info)
+  --log-format FMT    json (default: JSON lines on stderr) or pretty (human-readable, pino-pretty)
+  --mode MODE         enforce (default) or audit: nothing is denied, would-be denials are logged and counted
+  --admin ADDR        serve /metrics, /healthz and /readyz on a loopback HOST:PORT or unix:///path
 
 The policy bundle is reloaded when its file changes and on SIGHUP (a bad bundle is rejected
 and the old one keeps serving).
@@ -38,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
   // Subcommands with their own options.
   if (argv[0] === 'eval') return runEval(argv.slice(1));
   if (argv[0] === 'test') return runTest(argv.slice(1));
+  if (argv[0] === 'check-config') return runCheckConfig(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -52,6 +59,9 @@ async function main(argv: string[]): Promise<number> {
       config: { type: 'string', short: 'c' },
       'socket-mode': { type: 'string' },
       'log-level': { type: 'string' },
+      'log-format': { type: 'string' },
+      mode: { type: 'string' },
+      admin: { type: 'string' },
     },
   });
   if (values.version) {
@@ -77,6 +87,9 @@ async function main(argv: string[]): Promise<number> {
       ...(values.entrypoint !== undefined ? { entrypoint: values.entrypoint } : {}),
       ...(values['socket-mode'] !== undefined ? { socketMode: values['socket-mode'] } : {}),
       ...(values['log-level'] !== undefined ? { logLevel: values['log-level'] } : {}),
+      ...(values['log-format'] !== undefined ? { logFormat: values['log-format'] } : {}),
+      ...(values.mode !== undefined ? { mode: values.mode } : {}),
+      ...(values.admin !== undefined ? { admin: values.admin } : {}),
     },
     parseUnixListen,
   );

@@ -4,7 +4,7 @@ import { isTcpListener, type DockgateConfig, type ListenerConfig, type UnixListe
 import { limitConnections } from '../listener/connection-limit.js';
 import { certificateIdentity, listenTcp, logRefusedHandshakes, mutualTlsOptions } from '../listener/tls-listener.js';
 import { ListenerError, listenUnix } from '../listener/unix-socket.js';
-import { createLogger, type Logger } from '../log/logger.js';
+import { createLoggerFor, type Logger } from '../log/logger.js';
 import { AdmissionGate } from '../admission/gate.js';
 import { DecisionLogger } from '../decision-log/decision-logger.js';
 import type { PolicyUserInfo } from '../policy/contract.js';
@@ -61,7 +61,7 @@ function unixIdentity(l: UnixListenerConfig): PolicyUserInfo {
 
 /** Runs the proxy until SIGINT/SIGTERM. Resolves with the process exit code. */
 export async function serve(config: DockgateConfig): Promise<number> {
-  const log = createLogger(config.logLevel);
+  const log = await createLoggerFor(config.logFormat, config.logLevel);
   const upstreamAddress = parseUpstream(config.upstream);
   for (const l of config.listeners) {
     if (!isTcpListener(l) && upstreamAddress.kind === 'unix' && upstreamAddress.socketPath === l.unix.path) {
@@ -70,6 +70,7 @@ export async function serve(config: DockgateConfig): Promise<number> {
   }
   const policy = await startPolicyDistribution({ config, log });
   const { store } = policy;
+  if (config.mode === 'audit') log.warn({ mode: 'audit' }, 'audit mode: policy denials are logged and counted, not enforced');
   const decisionLogger = config.decisionLogs ? new DecisionLogger({ config: config.decisionLogs, log, version: packageVersion() }) : undefined;
   const decisionLog = decisionLogger ? { decisionLog: decisionLogger.record.bind(decisionLogger) } : {};
   const upstream = new Upstream(upstreamAddress);
@@ -86,6 +87,8 @@ export async function serve(config: DockgateConfig): Promise<number> {
       evaluator: () => store.current(),
       identity: tcp ? certificateIdentity(l, listenerLog) : unixIdentity(l),
       log: listenerLog,
+      listenerName: l.name,
+      mode: config.mode,
       ownerLabel: config.ownerLabel,
       ...(l.ownership ? { ownership: true } : {}),
       ...decisionLog,

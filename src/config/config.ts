@@ -11,9 +11,15 @@ import {
   type BundleServiceConfig,
   type DecisionLogsConfig,
 } from './distribution-config.js';
+import { validateConfigDocument, type SchemaProblem } from './schema.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export type RolloutMode = 'enforce' | 'audit';
+export type LogFormat = 'json' | 'pretty';
+
+export type AdminAddress = { kind: 'tcp'; host: string; port: number; url: string } | { kind: 'unix'; path: string; url: string };
 
 export interface Identity {
   username: string;
@@ -74,7 +80,12 @@ export interface DockgateConfig {
   policy?: string;
   /** Entrypoint to evaluate; default: the bundle's only one, else dockgate/admission/decision. */
   policyEntrypoint?: string;
+  /** enforce: denials refuse; audit: denials are only logged and counted (rollout). */
+  mode: RolloutMode;
   logLevel: LogLevel;
+  logFormat: LogFormat;
+  /** Where /metrics, /healthz and /readyz are served; undefined = nowhere. */
+  admin?: AdminAddress;
   /** The label that records an object's owner (stamped by the policy, filtered on by ownership). */
   ownerLabel: string;
   /** How long hijacked streams may run on after SIGTERM before they are cut. */
@@ -87,7 +98,30 @@ export interface DockgateConfig {
   decisionLogs?: DecisionLogsConfig;
 }
 
-export class ConfigError extends Error {}
+/** A config that must not start; `problems` are the schema's findings, path by path. */
+export class ConfigError extends Error {
+  readonly problems: SchemaProblem[];
+  constructor(message: string, problems: SchemaProblem[] = []) {
+    super(problems.length === 0 ? message : `${message}:\n${problems.map((p) => `  ${p.path}: ${p.reason}`).join('\n')}`);
+    this.problems = problems;
+  }
+
+  /** One problem at one place (a flag or a JSON path), said in one line. */
+  static at(where: string, reason: string): ConfigError {
+    const e = new ConfigError(`${where}: ${reason}`);
+    (e as { problems: SchemaProblem[] }).problems = [{ path: where, reason }];
+    return e;
+  }
+}
+
+/** A parser's `where: reason` error as a problem at a JSON path. */
+function asProblems(err: Error): SchemaProblem[] {
+  if (err instanceof ConfigError && err.problems.length > 0) return err.problems;
+  const at = err.message.indexOf(': ');
+  if (at < 0) return [{ path: '$', reason: err.message }];
+  const where = err.message.slice(0, at);
+  return [{ path: where.startsWith('$') ? where : `$.${where}`, reason: err.message.slice(at + 2) }];
+}
 
 export const DEFAULT_SOCKET_MODE = 0o660;
 
@@ -111,6 +145,22 @@ export function parseMode(value: unknown, where: string): number {
   return parseInt(text, 8);
 }
 
+/**
+ * The admin listener: TCP on a loopback address (metrics and health are for the host's own
+ * scraper or a sidecar, not the network), or a unix socket.
+ */
+export function parseAdminAddress(value: string, where: string): AdminAddress {
+  const bad = (reason: string) => ConfigError.at(where, reason);
+  if (value.startsWith('unix://')) {
+    const socketPath = value.slice('unix://'.length);
+    if (!socketPath.startsWith('/')) throw bad(`the socket path must be absolute, got ${JSON.stringify(value)}`);
+    return { kind: 'unix', path: socketPath, url: value };
+  }
+  const m = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]):(\d{1,5})$/.exec(value);
+  if (!m || Number(m[2]) > 65535) throw bad(`expected a loopback HOST:PORT like 127.0.0.1:9323, or unix:///path, got ${JSON.stringify(value)}`);
+  return { kind: 'tcp', host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]), url: value };
+}
+
 function defaultListener(listenPath: string): UnixListenerConfig {
   return {
     name: 'default',
@@ -128,7 +178,9 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): DockgateCon
   return {
     upstream: defaultUpstream(env),
     listeners: [defaultListener(defaultListenPath(env))],
+    mode: 'enforce',
     logLevel: 'info',
+    logFormat: 'json',
     ownerLabel: 'dockgate.owner',
     shutdownGraceSeconds: 10,
   };
@@ -254,7 +306,12 @@ function parseListener(raw: unknown, i: number, baseDir: string): ListenerConfig
   };
 }
 
-/** Reads a YAML config file onto the defaults. Unknown top-level keys are errors, not ignored. */
+/**
+ * Reads a YAML config file onto the defaults. The document is checked against
+ * config/dockgate.schema.json first (unknown keys are errors at any depth), then by the section
+ * parsers for what a schema cannot say (unix xor tcp, files read, min <= max). Every problem is
+ * reported with its JSON path.
+ */
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): DockgateConfig {
   let doc: unknown;
   try {
@@ -263,63 +320,44 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
     throw new ConfigError(`${file}: ${(err as Error).message}`);
   }
   if (doc === null || doc === undefined) doc = {};
-  if (!isRecord(doc)) throw new ConfigError(`${file}: the top level must be a mapping`);
-  const known = new Set(['upstream', 'listeners', 'policy', 'policyEntrypoint', 'logLevel', 'ownerLabel', 'shutdownGraceSeconds', 'bundleService', 'bundleSigning', 'decisionLogs']);
-  for (const key of Object.keys(doc)) {
-    if (!known.has(key)) throw new ConfigError(`${file}: unknown setting "${key}"`);
-  }
-  const config = defaultConfig(env);
-  if (doc.upstream !== undefined) {
-    if (typeof doc.upstream !== 'string') throw new ConfigError(`${file}: upstream must be a string`);
-    config.upstream = doc.upstream;
-  }
-  if (doc.listeners !== undefined) {
-    if (!Array.isArray(doc.listeners) || doc.listeners.length === 0) {
-      throw new ConfigError(`${file}: listeners must be a non-empty list`);
-    }
-    config.listeners = doc.listeners.map((l, i) => parseListener(l, i, path.dirname(path.resolve(file))));
-    const names = new Set<string>();
-    for (const l of config.listeners) {
-      if (names.has(l.name)) throw new ConfigError(`${file}: listener name "${l.name}" is used twice`);
-      names.add(l.name);
-    }
-  }
-  if (doc.policy !== undefined) {
-    if (typeof doc.policy !== 'string') throw new ConfigError(`${file}: policy must be a path`);
-    config.policy = path.resolve(path.dirname(file), doc.policy);
-  }
-  if (doc.policyEntrypoint !== undefined) {
-    if (typeof doc.policyEntrypoint !== 'string') throw new ConfigError(`${file}: policyEntrypoint must be a string`);
-    config.policyEntrypoint = doc.policyEntrypoint;
-  }
-  if (doc.logLevel !== undefined) {
-    if (!LOG_LEVELS.includes(doc.logLevel as LogLevel)) throw new ConfigError(`${file}: logLevel must be one of ${LOG_LEVELS.join(', ')}`);
-    config.logLevel = doc.logLevel as LogLevel;
-  }
-  if (doc.ownerLabel !== undefined) {
-    // Docker label keys: no '=' (filters split on it), no whitespace.
-    if (typeof doc.ownerLabel !== 'string' || !/^[^=\s]+$/.test(doc.ownerLabel)) {
-      throw new ConfigError(`${file}: ownerLabel must be a label key without "=" or spaces`);
-    }
-    config.ownerLabel = doc.ownerLabel;
-  }
-  if (doc.shutdownGraceSeconds !== undefined) {
-    if (typeof doc.shutdownGraceSeconds !== 'number' || doc.shutdownGraceSeconds < 0) {
-      throw new ConfigError(`${file}: shutdownGraceSeconds must be a non-negative number`);
-    }
-    config.shutdownGraceSeconds = doc.shutdownGraceSeconds;
-  }
-  const baseDir = path.dirname(file);
+  const problems = validateConfigDocument(doc);
+  if (problems.length > 0) throw new ConfigError(`${file}: invalid configuration`, problems);
   try {
-    if (doc.bundleService !== undefined) config.bundleService = parseBundleService(doc.bundleService, 'bundleService');
-    if (doc.bundleSigning !== undefined) config.bundleSigning = parseBundleSigning(doc.bundleSigning, 'bundleSigning', baseDir);
-    if (doc.decisionLogs !== undefined) config.decisionLogs = parseDecisionLogs(doc.decisionLogs, 'decisionLogs', baseDir);
+    return readDocument(doc as Record<string, unknown>, file, env);
   } catch (err) {
-    if (err instanceof DistributionConfigError) throw new ConfigError(`${file}: ${err.message}`);
+    if (err instanceof ConfigError || err instanceof DistributionConfigError) {
+      throw new ConfigError(`${file}: invalid configuration`, asProblems(err));
+    }
     throw err;
   }
+}
+
+/** A document that passed the schema, onto the defaults. */
+function readDocument(doc: Record<string, unknown>, file: string, env: NodeJS.ProcessEnv): DockgateConfig {
+  const config = defaultConfig(env);
+  const baseDir = path.dirname(path.resolve(file));
+  if (doc.upstream !== undefined) config.upstream = doc.upstream as string;
+  if (Array.isArray(doc.listeners)) {
+    config.listeners = doc.listeners.map((l, i) => parseListener(l, i, baseDir));
+    const names = new Set<string>();
+    config.listeners.forEach((l, i) => {
+      if (names.has(l.name)) throw ConfigError.at(`$.listeners[${i}].name`, `listener name "${l.name}" is used twice`);
+      names.add(l.name);
+    });
+  }
+  if (doc.policy !== undefined) config.policy = path.resolve(baseDir, doc.policy as string);
+  if (doc.policyEntrypoint !== undefined) config.policyEntrypoint = doc.policyEntrypoint as string;
+  if (doc.mode !== undefined) config.mode = doc.mode as RolloutMode;
+  if (doc.logLevel !== undefined) config.logLevel = doc.logLevel as LogLevel;
+  if (doc.logFormat !== undefined) config.logFormat = doc.logFormat as LogFormat;
+  if (doc.ownerLabel !== undefined) config.ownerLabel = doc.ownerLabel as string;
+  if (doc.admin !== undefined) config.admin = parseAdminAddress(doc.admin as string, '$.admin');
+  if (doc.shutdownGraceSeconds !== undefined) config.shutdownGraceSeconds = doc.shutdownGraceSeconds as number;
+  if (doc.bundleService !== undefined) config.bundleService = parseBundleService(doc.bundleService, 'bundleService');
+  if (doc.bundleSigning !== undefined) config.bundleSigning = parseBundleSigning(doc.bundleSigning, 'bundleSigning', baseDir);
+  if (doc.decisionLogs !== undefined) config.decisionLogs = parseDecisionLogs(doc.decisionLogs, 'decisionLogs', baseDir);
   if (config.bundleService && config.policy !== undefined) {
-    throw new ConfigError(`${file}: policy and bundleService are exclusive: the policy comes from a file or from a bundle server`);
+    throw ConfigError.at('$.bundleService', 'policy and bundleService are exclusive: the policy comes from a file or from a bundle server');
   }
   return config;
 }
@@ -331,6 +369,9 @@ export interface CliOverrides {
   entrypoint?: string;
   socketMode?: string;
   logLevel?: string;
+  logFormat?: string;
+  mode?: string;
+  admin?: string;
 }
 
 /** Flags win over the file: --listen replaces the file's listeners with one named "default". */
@@ -354,5 +395,14 @@ export function applyOverrides(config: DockgateConfig, o: CliOverrides, listenPa
     if (!LOG_LEVELS.includes(o.logLevel as LogLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
     out.logLevel = o.logLevel as LogLevel;
   }
+  if (o.logFormat !== undefined) {
+    if (o.logFormat !== 'json' && o.logFormat !== 'pretty') throw new ConfigError('--log-format must be json or pretty');
+    out.logFormat = o.logFormat;
+  }
+  if (o.mode !== undefined) {
+    if (o.mode !== 'enforce' && o.mode !== 'audit') throw new ConfigError('--mode must be enforce or audit');
+    out.mode = o.mode;
+  }
+  if (o.admin !== undefined) out.admin = parseAdminAddress(o.admin, '--admin');
   return out;
 }

@@ -88,7 +88,7 @@ export class DecisionLogger {
               allowed: r.admission.allowed,
               violations: r.admission.violations,
               warnings: r.admission.warnings,
-              patched: r.admission.patched,
+              patched: r.admission.patches.length,
             },
           }
         : {}),

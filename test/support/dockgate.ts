@@ -18,6 +18,8 @@ export interface DockgateOptions {
   env?: Record<string, string>;
   /** How long to wait for the socket to accept connections. */
   startTimeoutMs?: number;
+  /** Serve the admin listener (/metrics, /healthz, /readyz) on a unix socket next to the proxy's. */
+  admin?: boolean;
 }
 
 export interface Dockgate {
@@ -26,12 +28,36 @@ export interface Dockgate {
   dockerHost: string;
   pid: number;
   child: ChildProcess;
+  /** The admin listener's socket when started with `admin: true`. */
+  adminSocket?: string;
+  /** Resolves when the process has exited, with its status. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGTERM, wait for exit (SIGKILL after 15 s), remove the socket directory. */
   stop(): Promise<void>;
   /** Everything dockgate wrote to stdout and stderr so far. */
   logs(): string;
   /** Resolves once the output matches (logs are written asynchronously); rejects after timeoutMs. */
   waitForLog(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** The JSON log lines so far, parsed (other output is skipped). */
+  logRecords(): LogRecord[];
+  /** The first log record matching `pred`, once it has arrived (logs are written asynchronously). */
+  waitForRecord(pred: (r: LogRecord) => boolean, timeoutMs?: number): Promise<LogRecord>;
+}
+
+export type LogRecord = Record<string, unknown> & { msg?: string; level?: number };
+
+/** The JSON lines of a pino log. */
+export function parseLogRecords(text: string): LogRecord[] {
+  const out: LogRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as LogRecord);
+    } catch {
+      // a line cut by a still-running write
+    }
+  }
+  return out;
 }
 
 function connects(socketPath: string): Promise<boolean> {
@@ -48,13 +74,23 @@ function connects(socketPath: string): Promise<boolean> {
 export async function startDockgate(opts: DockgateOptions): Promise<Dockgate> {
   const dir = await fs.mkdtemp('/tmp/dgg-');
   const socketPath = path.join(dir, 'dockgate.sock');
+  const adminSocket = opts.admin ? path.join(dir, 'admin.sock') : undefined;
   const policy = opts.policy === undefined ? ALLOW_ALL_BUNDLE : opts.policy;
-  const args = ['--listen', `unix://${socketPath}`, '--upstream', opts.upstream, ...(policy === null ? [] : ['--policy', policy]), ...(opts.extraArgs ?? [])];
-  const proc = await launch(args, dir, opts, async () => existsSync(socketPath) && (await connects(socketPath)));
-  return { ...proc, socketPath, dockerHost: `unix://${socketPath}` };
+  const args = [
+    '--listen',
+    `unix://${socketPath}`,
+    '--upstream',
+    opts.upstream,
+    ...(policy === null ? [] : ['--policy', policy]),
+    ...(adminSocket !== undefined ? ['--admin', `unix://${adminSocket}`] : []),
+    ...(opts.extraArgs ?? []),
+  ];
+  const ready = async (socket: string | undefined) => socket === undefined || (existsSync(socket) && (await connects(socket)));
+  const proc = await launch(args, dir, opts, async () => (await ready(socketPath)) && (await ready(adminSocket)));
+  return { ...proc, socketPath, dockerHost: `unix://${socketPath}`, ...(adminSocket !== undefined ? { adminSocket } : {}) };
 }
 
-type Launched = Omit<Dockgate, 'socketPath' | 'dockerHost'>;
+type Launched = Omit<Dockgate, 'socketPath' | 'dockerHost' | 'adminSocket'>;
 
 // Spawns `dockgate serve ARGS` and polls `ready` (given the output so far) until it says yes.
 async function launch(serveArgs: string[], dir: string, opts: Pick<DockgateOptions, 'env' | 'startTimeoutMs'>, ready: (logs: string) => Promise<boolean>): Promise<Launched> {
@@ -76,7 +112,9 @@ async function launch(serveArgs: string[], dir: string, opts: Pick<DockgateOptio
   const logs = () => Buffer.concat(output).toString('utf8');
   let spawnError: Error | undefined;
   child.once('error', (e) => (spawnError = e));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const running = () => child.exitCode === null && child.signalCode === null;
 
   const stop = async () => {
@@ -116,7 +154,16 @@ async function launch(serveArgs: string[], dir: string, opts: Pick<DockgateOptio
       await new Promise((r) => setTimeout(r, 50));
     }
   };
-  return { pid: child.pid!, child, stop, logs, waitForLog };
+  const waitForRecord = async (pred: (r: LogRecord) => boolean, waitMs = 10_000) => {
+    const until = Date.now() + waitMs;
+    for (;;) {
+      const found = parseLogRecords(logs()).find(pred);
+      if (found) return found;
+      if (Date.now() > until) throw new Error(`no matching log record within ${waitMs} ms; log so far:\n${logs().slice(-4000)}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  return { pid: child.pid!, child, exited, stop, logs, waitForLog, logRecords: () => parseLogRecords(logs()), waitForRecord };
 }
 
 /** Where each listener of a config-file dockgate listens, from its "dockgate listening" log lines. */

@@ -47,7 +47,7 @@ describe('decide: mutation rounds', () => {
     expect(result.object).toEqual({ Image: 'busybox', HostConfig: { ReadonlyRootfs: true } });
     expect(result.warnings).toEqual(['root made read-only']);
     expect(result.rounds).toBe(2);
-    expect(result.patched).toBe(1);
+    expect(result.patches).toEqual([{ op: 'add', path: '/HostConfig/ReadonlyRootfs' }]);
     expect(ev.calls[1]!.object).toEqual(result.object);
     // The caller's input is not modified in place.
     expect(base.object).toEqual({ Image: 'busybox', HostConfig: {} });

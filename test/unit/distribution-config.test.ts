@@ -24,17 +24,17 @@ describe('bundleService, bundleSigning and decisionLogs settings', () => {
   });
 
   it.each([
-    ['bundleService: {url: "ftp://x/y"}', /bundleService\.url: must be an http/],
+    ['bundleService: {url: "ftp://x/y"}', /\$\.bundleService\.url: must match \/\^https\?/],
     ['bundleService: {url: "http://x/y", pollingMinDelaySeconds: 10, pollingMaxDelaySeconds: 5}', /pollingMaxDelaySeconds must not be below/],
-    ['bundleService: {url: "http://x/y", pollingDelay: 5}', /bundleService: unknown setting "pollingDelay"/],
+    ['bundleService: {url: "http://x/y", pollingDelay: 5}', /\$\.bundleService\.pollingDelay: unknown setting/],
     ['policy: ./p.tar.gz\nbundleService: {url: "http://x/y"}', /policy and bundleService are exclusive/],
     ['bundleSigning: {keys: {k: {algorithm: none, key: x}}}', /bundleSigning\.keys\.k\.algorithm: must be one of/],
     ['bundleSigning: {keys: {k: {algorithm: RS256}}}', /needs exactly one of key/],
-    ['bundleSigning: {keys: {}}', /at least one key/],
+    ['bundleSigning: {keys: {}}', /\$\.bundleSigning\.keys: must have at least 1 entry/],
     ['bundleSigning: {keys: {k: {algorithm: RS256, key: x}}, keyId: j}', /keyId: must name one of the keys/],
     ['decisionLogs: {mask: [/input/x]}', /needs url, file or both/],
-    ['decisionLogs: {file: d.log, mask: [/object/Env]}', /JSON pointers under \/input or \/result/],
-    ['decisionLogs: {file: d.log, maxBufferBytes: 10}', /maxBufferBytes: must be an integer >= 1024/],
+    ['decisionLogs: {file: d.log, mask: [/object/Env]}', /\$\.decisionLogs\.mask\[0\]: must match .*"\/input\/object\/Env"/],
+    ['decisionLogs: {file: d.log, maxBufferBytes: 10}', /\$\.decisionLogs\.maxBufferBytes: must be >= 1024/],
   ])('refuses %s', (yaml, message) => {
     expect(load(yaml)).toThrow(message);
   });
