@@ -67,7 +67,7 @@ describe('container image', () => {
 
     const r = await daemon([
       'run', '--rm', ...LABEL_ARGS, '--network', 'none', '--entrypoint', 'sh', DOCKGATE_IMAGE, '-c',
-      'node --version; dockgate --version; ls /app/node_modules /app/node_modules/@open-policy-agent; ls /app/policy/dist',
+      'node --version; dockgate --version; ls /app/node_modules /app/node_modules/@open-policy-agent; ls /app/policy/dist; dockgate check-config /etc/dockgate/dockgate.yaml',
     ]);
     expect(r.code, describeResult(r)).toBe(0);
     const lines = r.stdout.split('\n');
@@ -75,6 +75,7 @@ describe('container image', () => {
     const { version } = JSON.parse(await fs.readFile(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
     expect(lines[1]).toBe(`dockgate ${version}`);
     expect(lines).toEqual(expect.arrayContaining(['opa-wasm', 'pino', 'yaml', 'dockgate.tar.gz']));
+    expect(r.stdout).toMatch(/^\/etc\/dockgate\/dockgate\.yaml: valid /m);
     for (const dev of ['typescript', 'vitest', 'dockerode', 'node', '@types']) expect(lines).not.toContain(dev);
   });
 
