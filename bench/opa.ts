@@ -13,17 +13,21 @@ export interface OpaPeer {
   socketPath: string;
   process: Child;
   version: string;
-  sourceDir: string;
+  /** The bundle's source roots (several for a multi-root bundle such as lib+profiles). */
+  sourceDirs: string[];
 }
 
-/** The source directory policy/bundles.txt lists for policy/dist/<name>.tar.gz. */
-export function bundleSourceDir(bundle: string): string {
+/**
+ * The source roots policy/bundles.txt lists for policy/dist/<name>.tar.gz: one directory under
+ * policy/, or several joined by '+' (lib+profiles), loaded side by side as opa build does.
+ */
+export function bundleSourceDirs(bundle: string): string[] {
   const name = path.basename(bundle).replace(/\.tar\.gz$/, '');
   const list = readFileSync(path.join(REPO_ROOT, 'policy', 'bundles.txt'), 'utf8');
   const line = list.split('\n').map((l) => l.trim().split(/\s+/)).find((f) => f[0] === name);
-  const dir = line?.[1] !== undefined ? path.join(REPO_ROOT, 'policy', line[1]) : undefined;
-  if (dir === undefined || !existsSync(dir)) throw new Error(`policy/bundles.txt names no source directory for ${name}: the OPA sidecar needs the Rego sources`);
-  return dir;
+  const dirs = (line?.[1] ?? '').split('+').filter((d) => d !== '').map((d) => path.join(REPO_ROOT, 'policy', d));
+  if (dirs.length === 0 || !dirs.every((d) => existsSync(d))) throw new Error(`policy/bundles.txt names no source directory for ${name}: the OPA sidecar needs the Rego sources`);
+  return dirs;
 }
 
 export function opaVersion(): string {
@@ -34,16 +38,16 @@ export function opaVersion(): string {
 export async function startOpa(workDir: string, bundle: string): Promise<OpaPeer> {
   const dir = path.join(workDir, 'opa');
   mkdirSync(dir, { recursive: true });
-  const sourceDir = bundleSourceDir(bundle);
+  const sourceDirs = bundleSourceDirs(bundle);
   const socketPath = path.join(dir, 'opa.sock');
   const version = opaVersion();
   const since = process.hrtime.bigint();
   const child = startChild(
     'opa',
     OPA_SCRIPT,
-    ['run', '--server', '--addr', `unix://${socketPath}`, '--log-level', 'error', '--skip-version-check', '--ignore', '*_test.rego', sourceDir],
+    ['run', '--server', '--addr', `unix://${socketPath}`, '--log-level', 'error', '--skip-version-check', '--ignore', '*_test.rego', ...sourceDirs],
     path.join(dir, 'opa.log'),
   );
   await waitUntilServing(child, socketPath, '/health', since, 60_000);
-  return { socketPath, process: child, version, sourceDir };
+  return { socketPath, process: child, version, sourceDirs };
 }

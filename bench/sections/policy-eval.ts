@@ -28,7 +28,7 @@ export async function policyEval(env: BenchEnv): Promise<Section> {
   const section = newSection(
     'eval',
     '2b. Policy decision: in-process wasm vs OPA sidecar',
-    `One decision on a typical container-create input (${policy.entrypoint}). In-process: PolicyEngine.evaluate() in the benchmark process, timed per call. Sidecar: \`opa run --server\` (${env.machine.opa}) loaded with the same Rego (${path.relative(REPO_ROOT, opa.sourceDir)}/, the sources of the bundle), JSON.stringify + POST + JSON.parse per call over one keep-alive unix-socket connection. Batches alternate; min / median / max over rounds.`,
+    `One decision on a typical container-create input (${policy.entrypoint}). In-process: PolicyEngine.evaluate() in the benchmark process, timed per call. Sidecar: \`opa run --server\` (${env.machine.opa}) loaded with the same Rego (${opa.sourceDirs.map((d) => `${path.relative(REPO_ROOT, d)}/`).join(' + ')}, the sources of the bundle), JSON.stringify + POST + JSON.parse per call over one keep-alive unix-socket connection. Batches alternate; min / median / max over rounds.`,
     [WASM, OPA],
   );
   const agent = keepAliveAgent();

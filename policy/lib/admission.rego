@@ -42,54 +42,38 @@ _denied if {
 }
 
 # Results of every rule package, listed explicitly (no iteration over data.rules, so the wasm
-# planner sees exactly which rules exist).
-_reported contains v if some v in rules.routes.violation
+# planner sees exactly which rules exist). Lists of the packages' sets rather than one union set:
+# inserting every record into a further set hashes it again, a large part of a decision's time
+# in the wasm runtime.
+_reported := [
+	rules.routes.violation,
+	rules.privileged.violation,
+	rules.namespaces.violation,
+	rules.capabilities.violation,
+	rules.hostpaths.violation,
+	rules.devices.violation,
+	rules.ports.violation,
+	rules.security_opts.violation,
+	rules.sysctls.violation,
+	rules.user.violation,
+	rules.runtime.violation,
+	rules.resources.violation,
+	rules.labels.violation,
+	rules.images.violation,
+	rules.volumes.violation,
+	rules.networks.violation,
+	rules.build.violation,
+	rules.daemon.violation,
+	rules.ownership.violation,
+]
 
-_reported contains v if some v in rules.privileged.violation
-
-_reported contains v if some v in rules.namespaces.violation
-
-_reported contains v if some v in rules.capabilities.violation
-
-_reported contains v if some v in rules.hostpaths.violation
-
-_reported contains v if some v in rules.devices.violation
-
-_reported contains v if some v in rules.ports.violation
-
-_reported contains v if some v in rules.security_opts.violation
-
-_reported contains v if some v in rules.sysctls.violation
-
-_reported contains v if some v in rules.user.violation
-
-_reported contains v if some v in rules.runtime.violation
-
-_reported contains v if some v in rules.resources.violation
-
-_reported contains v if some v in rules.labels.violation
-
-_reported contains v if some v in rules.images.violation
-
-_reported contains v if some v in rules.volumes.violation
-
-_reported contains v if some v in rules.networks.violation
-
-_reported contains v if some v in rules.build.violation
-
-_reported contains v if some v in rules.daemon.violation
-
-_reported contains v if some v in rules.ownership.violation
-
-_mutations contains m if some m in rules.capabilities.mutation
-
-_mutations contains m if some m in rules.hostpaths.mutation
-
-_mutations contains m if some m in rules.security_opts.mutation
-
-_mutations contains m if some m in rules.resources.mutation
-
-_mutations contains m if some m in rules.labels.mutation
+_mutations := [
+	rules.capabilities.mutation,
+	rules.hostpaths.mutation,
+	rules.security_opts.mutation,
+	rules.resources.mutation,
+	rules.labels.mutation,
+]
 
 # A broken profile denies everything; its action cannot be configured away.
 _effective contains v if {
@@ -98,7 +82,8 @@ _effective contains v if {
 }
 
 _effective contains v if {
-	some r in _reported
+	some reported in _reported
+	some r in reported
 	act := config.action(r.rule)
 	act != "off"
 	not _fixed(r, act)
@@ -109,10 +94,11 @@ _effective contains v if {
 # (deny), the patch stands in for the violation.
 _fixed(r, "deny") if r.fixable == true
 
-_active_mutations contains m if {
-	some m in _mutations
+_active_mutations := [m |
+	some mutations in _mutations
+	some m in mutations
 	config.action(m.rule) == "deny"
-}
+]
 
 # Sets iterate in a different order in wasm than in OPA; sort for a stable result.
 violations := sort([v | some v in _effective])

@@ -14,7 +14,8 @@ import type { JsonValue, PolicyInput, PolicyUserInfo } from '../policy/contract.
 import { PolicyError } from '../policy/policy-error.js';
 import type { GateVerdict, RequestGate } from '../proxy/gate.js';
 import { BodyError, readBody } from './body-reader.js';
-import { decide, denialMessage, type Admission, type Evaluator } from './decide.js';
+import { decideMemoized } from './decision-memo.js';
+import { denialMessage, type Admission, type Evaluator } from './decide.js';
 import { canLookUp, LookupError, lookUp, type InspectClient } from './lookup.js';
 import { referencedVolumes } from './related.js';
 import { FilterError } from './filters.js';
@@ -259,7 +260,7 @@ export class AdmissionGate implements RequestGate {
     const evaluator = this.opts.evaluator();
     const path = evaluator.entrypoint;
     try {
-      admission = decide(evaluator, input);
+      admission = decideMemoized(evaluator, input);
     } catch (err) {
       const message = err instanceof PolicyError ? err.message : `unexpected error: ${(err as Error).message}`;
       this.opts.log.error({ decision: input.uid, kind: route.kind, operation: route.operation, err: message }, 'policy evaluation failed; request denied');

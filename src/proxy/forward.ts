@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream';
 import type { Logger } from '../log/logger.js';
 import type { Upstream } from '../upstream/client.js';
 import { sendDockerError } from './docker-error.js';
@@ -78,9 +77,10 @@ export function forward(req: IncomingMessage, res: ServerResponse, opts: Forward
     upReq.end(opts.body);
     req.resume(); // the original bytes were already consumed by the canonicalizer
   } else if (requestHasBody(req)) {
-    pipeline(req, upReq, (err) => {
-      if (err) upReq.destroy();
-    });
+    // pipe() rather than pipeline(), as for responses (see relayResponse): a client that stops
+    // sending mid-body aborts the upstream request; an upstream failure is handled above.
+    req.once('error', () => upReq.destroy());
+    req.pipe(upReq);
   } else {
     upReq.end();
   }
