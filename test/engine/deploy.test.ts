@@ -19,18 +19,25 @@ const DOCKGATE_UID = 10001;
 const COMPOSE = process.env.DOCKGATE_TEST_COMPOSE ?? '/usr/bin/docker-compose';
 const daemon = (args: string[]): Promise<RunResult> => runDocker(ctx.dockerHost, args);
 
-/** Waits until a unix socket accepts connections; the container's logs explain a failure. */
-async function waitForSocket(socketPath: string, container: string): Promise<void> {
+/**
+ * Waits until dockgate in `container` has logged that it listens on `inContainer` (it does so after
+ * setting the socket's mode and owner) and `socketPath`, the same socket seen from the host,
+ * accepts connections. The container's logs explain a failure.
+ */
+async function waitForSocket(socketPath: string, inContainer: string, container: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ path: socketPath });
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
+    const logs = await runDocker(ctx.dockerHost, ['logs', container]);
+    const listening = `${logs.stdout}${logs.stderr}`.includes(`dockgate listening; use DOCKER_HOST=unix://${inContainer}`);
+    const ok =
+      listening &&
+      (await new Promise<boolean>((resolve) => {
+        const s = net.connect({ path: socketPath });
+        s.once('connect', () => (s.destroy(), resolve(true)));
+        s.once('error', () => resolve(false));
+      }));
     if (ok) return;
     if (Date.now() > deadline) {
-      const logs = await runDocker(ctx.dockerHost, ['logs', container]);
       throw new Error(`no dockgate socket at ${socketPath} after 30 s; container logs:\n${logs.stdout}${logs.stderr}`);
     }
     await sleep(100);
@@ -106,7 +113,7 @@ describe('container image', () => {
     expect(run.code, describeResult(run)).toBe(0);
     containers.push(name);
     const socket = path.join(socketDir, 'dockgate.sock');
-    await waitForSocket(socket, name);
+    await waitForSocket(socket, '/run/dockgate/dockgate.sock', name);
 
     const st = statSync(socket);
     expect(st.mode & 0o777).toBe(0o660);
