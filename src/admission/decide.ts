@@ -33,12 +33,32 @@ export interface Admission {
 // proposes nothing new. A policy that keeps changing its mind is a broken policy: deny.
 export const MAX_MUTATION_ROUNDS = 5;
 
+/** Judges one input off the event loop (a decision worker); rejects with PolicyError on failure. */
+export type AsyncEvaluate = (input: PolicyInput) => Promise<PolicyDecision>;
+
 export function decide(evaluator: Evaluator, input: PolicyInput): Admission {
+  const rounds = admissionRounds(input);
+  let step = rounds.next();
+  while (!step.done) step = rounds.next(evaluator.evaluate(step.value));
+  return step.value;
+}
+
+/** decide(), with each evaluation awaited (on a worker thread, under a deadline). */
+export async function decideAsync(evaluate: AsyncEvaluate, input: PolicyInput): Promise<Admission> {
+  const rounds = admissionRounds(input);
+  let step = rounds.next();
+  while (!step.done) step = rounds.next(await evaluate(step.value));
+  return step.value;
+}
+
+// The mutation rounds, written once for both drivers: yields each input to evaluate and receives
+// the policy's decision on it.
+function* admissionRounds(input: PolicyInput): Generator<PolicyInput, Admission, PolicyDecision> {
   let current = input;
   const warnings: string[] = [];
   const patches: PatchSummary[] = [];
   for (let round = 1; ; round++) {
-    const decision = evaluator.evaluate(current);
+    const decision = yield current;
     for (const w of decision.warnings) if (!warnings.includes(w)) warnings.push(w);
     let next: JsonValue | undefined = current.object;
     if (decision.patch.length > 0) {

@@ -4,7 +4,7 @@
 // builtin), and a reload brings a new evaluator object, so a decision holds for as long as the
 // evaluator that made it is in force. Inputs with a body or looked-up state are always evaluated.
 import type { PolicyInput } from '../policy/contract.js';
-import { decide, type Admission, type Evaluator } from './decide.js';
+import { decide, decideAsync, type Admission, type AsyncEvaluate, type Evaluator } from './decide.js';
 
 /** Distinct body-less inputs kept per evaluator; the oldest goes first. */
 export const MEMO_ENTRIES = 512;
@@ -18,10 +18,17 @@ export function memoKey(input: PolicyInput): string | null {
   return JSON.stringify(rest);
 }
 
-/** decide(), reusing the admission of an identical body-less input judged by the same evaluator. */
-export function decideMemoized(evaluator: Evaluator, input: PolicyInput): Admission {
+/**
+ * decide(), reusing the admission of an identical body-less input judged by the same evaluator.
+ * With `offloaded` (the decision pool) a decision not in the memo is made off the event loop;
+ * a memo hit stays synchronous either way.
+ */
+export function decideMemoized(evaluator: Evaluator, input: PolicyInput): Admission;
+export function decideMemoized(evaluator: Evaluator, input: PolicyInput, offloaded: AsyncEvaluate | undefined): Admission | Promise<Admission>;
+export function decideMemoized(evaluator: Evaluator, input: PolicyInput, offloaded?: AsyncEvaluate): Admission | Promise<Admission> {
+  const run = () => (offloaded ? decideAsync(offloaded, input) : decide(evaluator, input));
   const key = memoKey(input);
-  if (key === null) return decide(evaluator, input);
+  if (key === null) return run();
   let memo = memos.get(evaluator);
   if (memo === undefined) {
     memo = new Map();
@@ -29,7 +36,12 @@ export function decideMemoized(evaluator: Evaluator, input: PolicyInput): Admiss
   }
   const known = memo.get(key);
   if (known !== undefined) return known;
-  const admission = decide(evaluator, input); // a failure throws and is not remembered
+  const admission = run(); // a failure throws (or rejects) and is not remembered
+  if (admission instanceof Promise) return admission.then((a) => remember(memo, key, a));
+  return remember(memo, key, admission);
+}
+
+function remember(memo: Map<string, Admission>, key: string, admission: Admission): Admission {
   if (memo.size >= MEMO_ENTRIES) memo.delete(memo.keys().next().value!);
   memo.set(key, admission);
   return admission;

@@ -15,7 +15,7 @@ import { PolicyError } from '../policy/policy-error.js';
 import type { GateVerdict, RequestGate } from '../proxy/gate.js';
 import { BodyError, readBody } from './body-reader.js';
 import { decideMemoized } from './decision-memo.js';
-import { denialMessage, type Admission, type Evaluator } from './decide.js';
+import { denialMessage, type Admission, type AsyncEvaluate, type Evaluator } from './decide.js';
 import { canLookUp, LookupError, lookUp, type InspectClient } from './lookup.js';
 import { referencedVolumes } from './related.js';
 import { FilterError } from './filters.js';
@@ -49,6 +49,11 @@ export interface AdmissionGateOptions {
   bodyDeadlineMs?: number;
   /** Sees every evaluated decision (decision-log shipping); called synchronously. */
   decisionLog?: (record: DecisionRecord) => void;
+  /**
+   * Where an evaluator's evaluations run off the event loop (the decision pool), or undefined to
+   * evaluate in-process (no policy loaded yet, `dockgate eval`, policyWorkers: 0).
+   */
+  offload?: (evaluator: Evaluator) => AsyncEvaluate | undefined;
 }
 
 /** The identity of a connection (its TLS client certificate), or why it has none (refused). */
@@ -260,7 +265,8 @@ export class AdmissionGate implements RequestGate {
     const evaluator = this.opts.evaluator();
     const path = evaluator.entrypoint;
     try {
-      admission = decideMemoized(evaluator, input);
+      const decided = decideMemoized(evaluator, input, this.opts.offload?.(evaluator));
+      admission = decided instanceof Promise ? await decided : decided;
     } catch (err) {
       const message = err instanceof PolicyError ? err.message : `unexpected error: ${(err as Error).message}`;
       this.opts.log.error({ decision: input.uid, kind: route.kind, operation: route.operation, err: message }, 'policy evaluation failed; request denied');
@@ -291,6 +297,8 @@ export class AdmissionGate implements RequestGate {
     const verdict: GateVerdict = { action: 'forward', target: canonicalTarget(route), body: forwardBody };
     const filter = ownership?.responseFilter(route);
     if (filter) verdict.rewrite = filter;
+    const streamFilter = ownership?.streamFilter(route);
+    if (streamFilter) verdict.streamFilter = streamFilter;
     // The client hears what audit mode let through, where it can (the create Warnings the CLI prints).
     const clientWarnings = record.result === 'audited' ? [...admission.warnings, `audit mode, would be denied: ${denialMessage(admission.violations).replace(/^dockgate: /, '')}`] : admission.warnings;
     if (clientWarnings.length > 0 && WARNING_RESPONSES.has(`${route.kind}:${route.operation}`)) {

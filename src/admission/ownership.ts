@@ -1,6 +1,8 @@
 import type { ClassifiedRoute } from '../http/classify.js';
 import { firstValue } from '../http/query.js';
 import type { JsonObject, JsonValue, PolicyInput } from '../policy/contract.js';
+import type { Transform } from 'node:stream';
+import { ownEventsFilter } from './event-filter.js';
 import { FilterError, withLabelFilter } from './filters.js';
 import { lookUp, type InspectClient } from './lookup.js';
 import { replaceQueryParam } from './query-rewrite.js';
@@ -36,14 +38,16 @@ const NOT_FOUND: Record<Kind, (ref: string) => string> = {
   image: (ref) => `No such image: ${ref}`,
 };
 
-// Operations whose daemon message wraps the 404 in context.
-const WRAPPED: Record<string, (ref: string) => string> = {
-  'container:kill': (ref) => `Cannot kill container: ${ref}: `,
+// Operations whose daemon message differs from the kind's plain one.
+const BY_OPERATION: Record<string, (ref: string) => string> = {
+  'container:kill': (ref) => `Cannot kill container: ${ref}: No such container: ${ref}`,
+  'image:inspect': (ref) => `no such image: ${ref}: No such image: ${ref}`,
+  'image:get': () => 'reference does not exist',
 };
 
 export function notFound(kind: Kind, ref: string, operation = ''): Refusal {
-  const prefix = WRAPPED[`${kind}:${operation}`]?.(ref) ?? '';
-  return { status: 404, message: prefix + NOT_FOUND[kind](ref) };
+  const message = BY_OPERATION[`${kind}:${operation}`]?.(ref) ?? NOT_FOUND[kind](ref);
+  return { status: 404, message };
 }
 
 // A create that refers to a missing object is a bad request to the daemon (400, same message);
@@ -141,11 +145,20 @@ export class Ownership {
           'dockgate: the build cache has no owners, so it cannot be pruned per tenant; `builder prune` is not available on this socket (ownership)',
       };
     }
+    if (kind === 'image' && operation === 'get' && target === undefined) {
+      // `docker save a b`: GET /images/get?names=a&names=b
+      for (const name of route.query.names ?? []) {
+        const refusal = await this.checkImage(name, await this.lookUp('image', name, route), operation);
+        if (refusal) return refusal;
+      }
+      return null;
+    }
     if (kind === 'container' && operation === 'commit') {
       return this.checkExisting('container', firstValue(route.query, 'container') ?? '', route);
     }
     if (target !== undefined && !NOT_ON_EXISTING.has(operation)) {
       if (kind === 'exec') return this.checkExec(target, input.oldObject, route);
+      if (kind === 'image') return this.checkImage(target, input.oldObject ?? null, operation);
       if (kind === 'container' || kind === 'volume' || kind === 'network') {
         // A missing target goes on: the daemon answers its own 404.
         if (input.oldObject !== undefined && !this.mine(kind, input.oldObject)) return notFound(kind, target, operation);
@@ -163,6 +176,12 @@ export class Ownership {
       }
     }
     return null;
+  }
+
+  // Images: pulled ones carry no owner and are shared; built ones are their builder's.
+  private checkImage(ref: string, inspected: unknown, operation: string): Refusal | null {
+    const owner = inspected === null ? '' : ownerOf('image', inspected, this.opts.label);
+    return owner !== '' && owner !== this.opts.owner ? notFound('image', ref, operation) : null;
   }
 
   /** A reference to an existing object: someone else's is "not found"; a missing one goes on. */
@@ -196,6 +215,12 @@ export class Ownership {
   private async checkContainerCreate(route: ClassifiedRoute, input: PolicyInput, object: JsonValue | undefined): Promise<Refusal | null> {
     const named = await this.checkName('container', firstValue(route.query, 'name') ?? '', route);
     if (named) return named;
+    // An image someone else built: missing, as the daemon says it (the CLI then tries a pull).
+    const image = isObject(object) ? str(object.Image) : '';
+    if (image !== '') {
+      const refusal = this.checkImage(image, await this.lookUp('image', image, route), 'create');
+      if (refusal) return refusal;
+    }
     for (const [name, volume] of Object.entries(input.volumes ?? {})) {
       if (volume !== null && !this.mine('volume', volume)) return conflict('volume', name);
     }
@@ -237,6 +262,12 @@ export class Ownership {
     const labels = isObject(object) ? object.Labels : undefined;
     if (isObject(labels) && labels[this.opts.label] === this.opts.owner) return null;
     return `dockgate: request refused: this socket keeps objects per owner, but the policy did not set the owner label ${this.opts.label}=${this.opts.owner} (rule owner-label must be on)`;
+  }
+
+  /** The stream filter of the events route: only messages carrying the caller's label. */
+  streamFilter(route: ClassifiedRoute): (() => Transform) | undefined {
+    if (route.kind !== 'system' || route.operation !== 'events') return undefined;
+    return () => ownEventsFilter(this.opts.label, this.opts.owner);
   }
 
   /** A response filter for routes the daemon cannot filter by label (system df). */

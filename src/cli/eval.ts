@@ -139,7 +139,7 @@ export async function runEval(argv: string[]): Promise<number> {
         const file = parseRequestFile(readFileSync(values.request, 'utf8'), values.request);
         let result: JudgedRequest;
         if (file.form === 'input') {
-          const judge = new OfflineJudge({ evaluator: engine, identity, log, lookups: new OfflineLookups(() => ({ found: false, body: undefined }), undefined, '') });
+          const judge = new OfflineJudge({ evaluator: engine, identity, log, ownerLabel: config.ownerLabel, lookups: new OfflineLookups(() => ({ found: false, body: undefined }), undefined, '') });
           const input = flagsIdentity || !file.hasUserInfo ? { ...file.input, userInfo: identity } : file.input;
           result = await judge.judgeInput(input, values['show-input']);
         } else {
@@ -148,7 +148,7 @@ export async function runEval(argv: string[]): Promise<number> {
             daemon,
             'give it in the request file ("oldObject" for the request\'s target, "volumes": {"<name>": …}, or "lookups": {"<path>": …}; null = does not exist) or pass --docker-host',
           );
-          const judge = new OfflineJudge({ evaluator: engine, identity, log, lookups });
+          const judge = new OfflineJudge({ evaluator: engine, identity, log, ownerLabel: config.ownerLabel, lookups });
           result = (await judge.judge(file.sent, values['show-input'])).result;
         }
         print(format, { allowed: result.outcome === 'allow', ...result }, describeRequest(result));
@@ -161,6 +161,7 @@ export async function runEval(argv: string[]): Promise<number> {
         evaluator: engine,
         identity,
         log,
+        ownerLabel: config.ownerLabel,
         apiVersion,
         ...(daemon ? { daemon } : {}),
         ...(values['show-input'] ? { showInput: true } : {}),

@@ -5,9 +5,15 @@ import { limitConnections } from '../listener/connection-limit.js';
 import { certificateIdentity, listenTcp, logRefusedHandshakes, mutualTlsOptions } from '../listener/tls-listener.js';
 import { ListenerError, listenUnix } from '../listener/unix-socket.js';
 import { createLoggerFor, type Logger } from '../log/logger.js';
+import { DecisionPool } from '../admission/decision-pool.js';
+import type { Evaluator } from '../admission/decide.js';
+import { PolicyEngine } from '../policy/engine.js';
+import { startAdminServer, type AdminServer, type Readiness } from '../admin/admin-server.js';
 import { AdmissionGate } from '../admission/gate.js';
+import { DockgateMetrics } from '../metrics/metrics.js';
+import type { DecisionLine } from '../audit/decision-log.js';
 import { DecisionLogger } from '../decision-log/decision-logger.js';
-import type { PolicyUserInfo } from '../policy/contract.js';
+import type { PolicyInput, PolicyUserInfo } from '../policy/contract.js';
 import { startPolicyDistribution } from '../policy/distribution.js';
 import { packageVersion } from './version.js';
 import { createProxyServer, type ProxyServer } from '../proxy/server.js';
@@ -68,12 +74,16 @@ export async function serve(config: DockgateConfig): Promise<number> {
       throw new ListenerError(`listener ${l.name} would listen on the upstream socket ${l.unix.path} itself`);
     }
   }
-  const policy = await startPolicyDistribution({ config, log });
+  // Metrics are kept only when something serves them.
+  const metrics = config.admin ? new DockgateMetrics({ version: packageVersion() }) : undefined;
+  const policy = await startPolicyDistribution({ config, log, ...(metrics ? { stats: metrics } : {}) });
   const { store } = policy;
   if (config.mode === 'audit') log.warn({ mode: 'audit' }, 'audit mode: policy denials are logged and counted, not enforced');
-  const decisionLogger = config.decisionLogs ? new DecisionLogger({ config: config.decisionLogs, log, version: packageVersion() }) : undefined;
+  const decisionLogger = config.decisionLogs ? new DecisionLogger({ config: config.decisionLogs, log, version: packageVersion(), ...(metrics ? { stats: metrics } : {}) }) : undefined;
   const decisionLog = decisionLogger ? { decisionLog: decisionLogger.record.bind(decisionLogger) } : {};
   const upstream = new Upstream(upstreamAddress);
+  const pool = config.policyWorkers > 0 ? new DecisionPool({ workers: config.policyWorkers, deadlineMs: config.policyDeadlineMs, log }) : undefined;
+  const offload = pool ? { offload: (e: Evaluator) => (e instanceof PolicyEngine ? (input: PolicyInput) => pool.evaluate(e, input) : undefined) } : {};
 
   // One http.Server per listener: a caller's identity is a property of the connection it came in
   // on, and each listener's connection limit is its own.
@@ -92,12 +102,16 @@ export async function serve(config: DockgateConfig): Promise<number> {
       ownerLabel: config.ownerLabel,
       ...(l.ownership ? { ownership: true } : {}),
       ...decisionLog,
+      ...offload,
+      ...(metrics ? { onDecision: (line: DecisionLine) => metrics.decision(line) } : {}),
     });
     const proxy = createProxyServer({
       upstream,
       gate,
       log: listenerLog,
       headersTimeoutMs,
+      listener: l.name,
+      ...(metrics ? { metrics } : {}),
       ...(tcp ? { tls: mutualTlsOptions(l, headersTimeoutMs) } : {}),
     });
     if (!tcp) return startUnix(l, proxy, listenerLog, config.upstream);
@@ -107,10 +121,24 @@ export async function serve(config: DockgateConfig): Promise<number> {
     listenerLog.info({ address, upstream: config.upstream, maxConnections: l.maxConnections }, `dockgate listening with mutual TLS; use DOCKER_HOST=tcp://${address} DOCKER_TLS_VERIFY=1`);
     return { proxy, close: async () => undefined };
   };
+  let stopping = false;
+  let admin: AdminServer | undefined;
+  const readiness = async (): Promise<Readiness> => {
+    if (stopping) return { ready: false, reason: 'shutting down' };
+    if (!store.loaded) return { ready: false, reason: 'no policy bundle is active yet' };
+    try {
+      const status = await upstream.ping(2000);
+      return status === 200 ? { ready: true } : { ready: false, reason: `the Docker daemon at ${config.upstream} answered _ping with ${status}` };
+    } catch (err) {
+      return { ready: false, reason: `the Docker daemon at ${config.upstream} does not answer _ping: ${(err as Error).message}` };
+    }
+  };
   try {
     for (const l of config.listeners) started.push(await start(l));
+    if (config.admin && metrics) admin = await startAdminServer({ address: config.admin, log, metrics: () => metrics.render(), readiness });
   } catch (err) {
     policy.close();
+    await pool?.close();
     await decisionLogger?.close();
     for (const s of started) {
       s.proxy.server.close();
@@ -120,7 +148,6 @@ export async function serve(config: DockgateConfig): Promise<number> {
   }
 
   return new Promise<number>((resolve) => {
-    let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
@@ -132,8 +159,11 @@ export async function serve(config: DockgateConfig): Promise<number> {
           await s.proxy.shutdown(config.shutdownGraceSeconds * 1000);
         }),
       )
+        .then(() => pool?.close())
         // Decisions made until the end are shipped (one last upload attempt) before exiting.
         .then(() => decisionLogger?.close())
+        // Last: /readyz says "shutting down" until the end.
+        .then(() => admin?.close())
         .then(() => {
           log.info('stopped');
           log.flush();

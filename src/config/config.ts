@@ -96,6 +96,10 @@ export interface DockgateConfig {
   bundleSigning?: BundleVerification;
   /** Ship decisions in OPA's decision-log format. */
   decisionLogs?: DecisionLogsConfig;
+  /** Most worker threads evaluating the policy at once; 0 evaluates on the event loop (no deadline). */
+  policyWorkers: number;
+  /** How long one policy evaluation may run before it is stopped and the request denied. */
+  policyDeadlineMs: number;
 }
 
 /** A config that must not start; `problems` are the schema's findings, path by path. */
@@ -122,6 +126,11 @@ function asProblems(err: Error): SchemaProblem[] {
   const where = err.message.slice(0, at);
   return [{ path: where.startsWith('$') ? where : `$.${where}`, reason: err.message.slice(at + 2) }];
 }
+
+// Two workers at most, started on demand and stopped when idle (~17 MB each): one serves the
+// normal flow, the second keeps requests moving while a slow evaluation runs out its deadline.
+export const DEFAULT_POLICY_WORKERS = 2;
+export const DEFAULT_POLICY_DEADLINE_MS = 2000;
 
 export const DEFAULT_SOCKET_MODE = 0o660;
 
@@ -183,6 +192,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): DockgateCon
     logFormat: 'json',
     ownerLabel: 'dockgate.owner',
     shutdownGraceSeconds: 10,
+    policyWorkers: DEFAULT_POLICY_WORKERS,
+    policyDeadlineMs: DEFAULT_POLICY_DEADLINE_MS,
   };
 }
 
@@ -353,6 +364,8 @@ function readDocument(doc: Record<string, unknown>, file: string, env: NodeJS.Pr
   if (doc.ownerLabel !== undefined) config.ownerLabel = doc.ownerLabel as string;
   if (doc.admin !== undefined) config.admin = parseAdminAddress(doc.admin as string, '$.admin');
   if (doc.shutdownGraceSeconds !== undefined) config.shutdownGraceSeconds = doc.shutdownGraceSeconds as number;
+  if (doc.policyWorkers !== undefined) config.policyWorkers = doc.policyWorkers as number;
+  if (doc.policyDeadlineMs !== undefined) config.policyDeadlineMs = doc.policyDeadlineMs as number;
   if (doc.bundleService !== undefined) config.bundleService = parseBundleService(doc.bundleService, 'bundleService');
   if (doc.bundleSigning !== undefined) config.bundleSigning = parseBundleSigning(doc.bundleSigning, 'bundleSigning', baseDir);
   if (doc.decisionLogs !== undefined) config.decisionLogs = parseDecisionLogs(doc.decisionLogs, 'decisionLogs', baseDir);

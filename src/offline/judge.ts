@@ -42,6 +42,8 @@ export interface JudgeSetup {
   /** Where lookups (oldObject, named volumes) are answered. */
   lookups: InspectClient;
   log: Logger;
+  /** The config's owner label, handed to the policy as serve does (input.ownerLabel). */
+  ownerLabel?: string;
 }
 
 // Records each round's decision per decision id (compose may send requests concurrently).
@@ -86,6 +88,7 @@ export class OfflineJudge {
       evaluator: () => this.recorder,
       identity: setup.identity,
       log: setup.log,
+      ...(setup.ownerLabel !== undefined ? { ownerLabel: setup.ownerLabel } : {}),
     });
   }
 

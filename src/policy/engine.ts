@@ -24,6 +24,15 @@ export interface MemoryPages {
   maximum: number;
 }
 
+/** A policy engine's parts, as posted to a decision worker. */
+export interface PortablePolicy {
+  entrypoint: string;
+  module: WasmModule;
+  data: JsonObject;
+  memoryPages: MemoryPages;
+  manifest: BundleManifest | undefined;
+}
+
 export interface PolicyEngineOptions {
   /** Entrypoint path as given to `opa build -e`, e.g. "dockgate/test/decision". */
   entrypoint: string;
@@ -119,6 +128,16 @@ export class PolicyEngine {
       throw new PolicyError('load', `entrypoint ${JSON.stringify(opts.entrypoint)} is not in the bundle manifest (it lists: ${listed})`);
     }
     return new PolicyEngine(opts.entrypoint, module, data, memoryPages, manifest);
+  }
+
+  /** What a worker thread needs to run the same policy (a compiled module is cloneable). */
+  toPortable(): PortablePolicy {
+    return { entrypoint: this.entrypoint, module: this.module, data: this.data, memoryPages: this.memoryPages, manifest: this.manifest };
+  }
+
+  /** The engine a worker thread rebuilds from toPortable(): no compile, ~1 ms to instantiate. */
+  static fromPortable(p: PortablePolicy): PolicyEngine {
+    return new PolicyEngine(p.entrypoint, p.module, p.data, p.memoryPages, p.manifest);
   }
 
   private instantiate(): LoadedPolicy {

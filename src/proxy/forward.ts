@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Transform } from 'node:stream';
 import type { Logger } from '../log/logger.js';
 import type { Upstream } from '../upstream/client.js';
 import { sendDockerError } from './docker-error.js';
@@ -23,6 +24,10 @@ export interface ForwardOptions {
    * relayed unrewritten (the rewrite may be a filter). Other content types stream untouched.
    */
   rewrite?: ResponseRewrite;
+  /** Passes a successful streamed response through this (e.g. the events of one owner). */
+  streamFilter?: () => Transform;
+  /** Called when the daemon's response headers arrive (upstream latency). */
+  onUpstreamAnswer?: () => void;
 }
 
 const REWRITE_LIMIT = 1024 * 1024;
@@ -65,7 +70,8 @@ export function forward(req: IncomingMessage, res: ServerResponse, opts: Forward
 
   upReq.on('response', (upRes) => {
     responded = true;
-    relayResponse(upRes, res, opts.rewrite);
+    opts.onUpstreamAnswer?.();
+    relayResponse(upRes, res, opts.rewrite, opts.streamFilter);
   });
 
   // A client that goes away aborts the upstream request (and so the daemon's work on it).
@@ -86,7 +92,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, opts: Forward
   }
 }
 
-function relayResponse(upRes: IncomingMessage, res: ServerResponse, rewrite: ResponseRewrite | undefined): void {
+function relayResponse(upRes: IncomingMessage, res: ServerResponse, rewrite: ResponseRewrite | undefined, streamFilter?: () => Transform): void {
   const status = upRes.statusCode ?? 502;
   const cl = upRes.headers['content-length'];
   const isJson = (upRes.headers['content-type'] ?? '').startsWith('application/json');
@@ -96,7 +102,9 @@ function relayResponse(upRes: IncomingMessage, res: ServerResponse, rewrite: Res
   }
 
   res.sendDate = false; // the daemon's own Date header is relayed
-  const headers = endToEndHeaders(upRes.rawHeaders);
+  const filtered = streamFilter !== undefined && status === 200;
+  // A filtered body has a length of its own.
+  const headers = endToEndHeaders(upRes.rawHeaders, filtered ? { drop: CONTENT_LENGTH } : undefined);
   if (cl === undefined && upRes.headers['transfer-encoding'] === undefined) {
     // The daemon delimits this body by closing the connection (raw streams of the legacy hijack):
     // do the same rather than re-framing it as chunked, which a raw reader would not expect.
@@ -112,6 +120,15 @@ function relayResponse(upRes: IncomingMessage, res: ServerResponse, rewrite: Res
   // an upstream cut mid-body cuts the client's response too (as the daemon's would be), and a
   // client that goes away destroys the upstream request (the 'close' handler in forward()).
   upRes.once('error', () => res.destroy());
+  if (filtered) {
+    const filter = streamFilter();
+    filter.once('error', () => {
+      upRes.destroy();
+      res.destroy();
+    });
+    upRes.pipe(filter).pipe(res);
+    return;
+  }
   upRes.pipe(res);
 }
 

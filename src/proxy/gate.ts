@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Transform } from 'node:stream';
 import type { ResponseRewrite } from './forward.js';
 
 // What the proxy does with one request, as decided before anything is forwarded.
@@ -10,6 +11,8 @@ export type GateVerdict =
       /** A replacement body (canonical, possibly mutated); null streams the client's body as is. */
       body: Buffer | null;
       rewrite?: ResponseRewrite;
+      /** Filters a successful streamed response (the events of one owner). */
+      streamFilter?: () => Transform;
     }
   | { action: 'refuse'; status: number; message: string };
 

@@ -15,6 +15,8 @@ export interface HijackOptions {
   early: Buffer;
   /** Called once when the hijacked stream (or the refused attempt) is over. */
   onClose?: () => void;
+  /** Called when the daemon answers the upgrade request (101 or not): upstream latency. */
+  onUpstreamAnswer?: () => void;
 }
 
 const CONTENT_LENGTH = new Set(['content-length']);
@@ -80,6 +82,7 @@ export function relayUpgrade(req: IncomingMessage, client: Socket, opts: HijackO
   });
 
   upReq.once('upgrade', (upRes: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
+    opts.onUpstreamAnswer?.();
     client.off('close', onClientGone);
     client.write(responseHead(upRes, upRes.rawHeaders));
     if (upHead.length > 0) client.write(upHead);
@@ -91,6 +94,7 @@ export function relayUpgrade(req: IncomingMessage, client: Socket, opts: HijackO
   upReq.once('response', (upRes: IncomingMessage) => {
     // Not upgraded (an error such as "container not running", or a legacy raw stream): relay the
     // answer delimited by close, since this connection cannot be reused after an upgrade attempt.
+    opts.onUpstreamAnswer?.();
     client.off('close', onClientGone);
     const headers = endToEndHeaders(upRes.rawHeaders, { drop: CONTENT_LENGTH });
     headers.push('Connection', 'close');

@@ -20,7 +20,28 @@ export interface ProxyServerOptions {
   headersTimeoutMs?: number;
   /** Serve HTTPS with these options (the mutual-TLS listener) instead of plain HTTP. */
   tls?: TlsOptions;
+  /** Counts requests in flight, hijacked streams and upstream latency (src/metrics/metrics.ts). */
+  metrics?: ProxyMetrics;
+  /** The listener's name, as the metrics label it. */
+  listener?: string;
 }
+
+/** What the proxy reports; DockgateMetrics implements it. */
+export interface ProxyMetrics {
+  requestStarted(listener: string): void;
+  requestEnded(listener: string): void;
+  hijackOpened(listener: string): void;
+  hijackClosed(listener: string): void;
+  upstreamTimer(kind: 'request' | 'upgrade'): () => void;
+}
+
+const NO_METRICS: ProxyMetrics = {
+  requestStarted: () => {},
+  requestEnded: () => {},
+  hijackOpened: () => {},
+  hijackClosed: () => {},
+  upstreamTimer: () => () => {},
+};
 
 export interface ProxyServer {
   /** An https.Server (also an http.Server) when `tls` was given. */
@@ -44,6 +65,8 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   const bodyDeadlineMs = opts.bodyDeadlineMs ?? 30_000;
   const hijacked = new Set<Socket>();
   const headersTimeoutMs = opts.headersTimeoutMs ?? 60_000;
+  const metrics = opts.metrics ?? NO_METRICS;
+  const listener = opts.listener ?? 'default';
 
   const httpOptions: http.ServerOptions = {
     maxHeaderSize: MAX_HEADER_BYTES,
@@ -63,14 +86,20 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   const server = opts.tls ? https.createServer({ ...opts.tls, ...httpOptions, allowHalfOpen: true }) : http.createServer(httpOptions);
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    metrics.requestStarted(listener);
+    res.once('close', () => metrics.requestEnded(listener));
     gate.admit(req).then(
       (verdict) => {
         if (verdict.action === 'refuse') {
           refuseRequest(req, res, verdict.status, verdict.message);
           return;
         }
-        const fwd = { upstream, log, target: verdict.target, body: verdict.body };
-        forward(req, res, verdict.rewrite ? { ...fwd, rewrite: verdict.rewrite } : fwd);
+        const fwd = { upstream, log, target: verdict.target, body: verdict.body, onUpstreamAnswer: metrics.upstreamTimer('request') };
+        forward(req, res, {
+          ...fwd,
+          ...(verdict.rewrite ? { rewrite: verdict.rewrite } : {}),
+          ...(verdict.streamFilter ? { streamFilter: verdict.streamFilter } : {}),
+        });
       },
       (err: unknown) => {
         // The gate failed in a way it did not turn into a verdict: fail closed.
@@ -81,7 +110,9 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    void handleUpgrade(req, socket, head);
+    // In flight until judged and relayed; from then on a hijacked stream, counted as such.
+    metrics.requestStarted(listener);
+    void handleUpgrade(req, socket, head).finally(() => metrics.requestEnded(listener));
   });
 
   async function handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
@@ -121,13 +152,17 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
       return;
     }
     hijacked.add(socket);
+    metrics.hijackOpened(listener);
     relayUpgrade(req, socket, {
       upstream,
       log,
       target: verdict.target,
       body: verdict.body ?? body,
       early,
-      onClose: () => hijacked.delete(socket),
+      onClose: () => {
+        if (hijacked.delete(socket)) metrics.hijackClosed(listener);
+      },
+      onUpstreamAnswer: metrics.upstreamTimer('upgrade'),
     });
   }
 

@@ -80,6 +80,24 @@ export class Upstream {
     });
   }
 
+  /** GET /_ping: resolves with the daemon's status code; rejects when it does not answer in time. */
+  ping(timeoutMs: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const req = this.request('GET', '/_ping', ['Host', 'docker']);
+      const timer = setTimeout(() => req.destroy(new Error(`no answer to /_ping within ${timeoutMs} ms`)), timeoutMs);
+      req.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      req.once('response', (res) => {
+        clearTimeout(timer);
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.end();
+    });
+  }
+
   close(): void {
     this.agent.destroy();
   }

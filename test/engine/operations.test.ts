@@ -1,11 +1,14 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { describeResult, runCommand, runDocker } from '../support/docker-cli.js';
+import http from 'node:http';
+import { describeResult, runCommand, runDocker, spawnDocker } from '../support/docker-cli.js';
+import { startDockgate } from '../support/dockgate.js';
 import type { LogRecord } from '../support/dockgate.js';
 import { engineRequest } from '../support/engine-api.js';
 import { LABEL_ARGS, uniqueName, useDockgate } from '../support/fixtures.js';
 import { ensurePolicyBundle } from '../support/policy-bundle.js';
+import { scrape, sumOf } from '../support/prometheus.js';
 import { CLI_ENTRY, nodeBinary } from '../support/repo.js';
 import { DENY_PRIVILEGED, DENY_PRIVILEGED_BUNDLE } from '../support/security.js';
 
@@ -120,7 +123,7 @@ describe('decision lines (enforce mode)', () => {
 });
 
 describe('audit mode', () => {
-  const env = useDockgate({ policy: DENY_PRIVILEGED_BUNDLE, extraArgs: ['--mode', 'audit'] });
+  const env = useDockgate({ policy: DENY_PRIVILEGED_BUNDLE, extraArgs: ['--mode', 'audit'], admin: true });
 
   test('a privileged create goes through; the would-be denial is logged and the client warned', async () => {
     const name = uniqueName('dgo-audit');
@@ -137,6 +140,99 @@ describe('audit mode', () => {
       mode: 'audit',
       violations: expect.arrayContaining([expect.objectContaining({ rule: 'no-privileged', action: 'deny' })]),
     });
+    const metrics = await scrape(env().dockgate.adminSocket!);
+    expect(sumOf(metrics, 'dockgate_decisions_total', { kind: 'container', operation: 'create', result: 'audited' })).toBe(1);
+    expect(sumOf(metrics, 'dockgate_decisions_total', { result: 'denied' })).toBe(0);
+    expect(sumOf(metrics, 'dockgate_violations_total', { rule: 'no-privileged', action: 'deny', result: 'audited', user: 'default', listener: 'default' })).toBe(1);
     await engineRequest(env().dockerSocket, 'DELETE', `/containers/${name}?force=1`);
+  });
+});
+
+describe('metrics and health (admin listener)', () => {
+  const env = useDockgate({ policy: DENY_PRIVILEGED_BUNDLE, admin: true });
+
+  test('/healthz and /readyz answer 200; other paths 404', async () => {
+    const admin = env().dockgate.adminSocket!;
+    expect((await engineRequest(admin, 'GET', '/healthz')).text()).toBe('ok\n');
+    const ready = await engineRequest(admin, 'GET', '/readyz');
+    expect([ready.status, ready.text()]).toEqual([200, 'ready\n']);
+    expect((await engineRequest(admin, 'GET', '/v1.41/containers/json')).status).toBe(404);
+  });
+
+  test('counts match the requests sent; the policy in force is reported', async () => {
+    const admin = env().dockgate.adminSocket!;
+    const before = await scrape(admin);
+    const host = env().dockgate.dockerHost;
+    for (let i = 0; i < 3; i++) expect((await runDocker(host, ['ps', '-q'])).code).toBe(0);
+    for (let i = 0; i < 2; i++) expect((await runDocker(host, ['create', '--privileged', env().testImage, 'true'])).code).not.toBe(0);
+    const after = await scrape(admin);
+    const delta = (name: string, labels: Record<string, string>) => sumOf(after, name, labels) - sumOf(before, name, labels);
+    expect(delta('dockgate_decisions_total', { listener: 'default', kind: 'container', operation: 'list', result: 'allowed' })).toBe(3);
+    expect(delta('dockgate_decisions_total', { listener: 'default', kind: 'container', operation: 'create', result: 'denied' })).toBe(2);
+    expect(delta('dockgate_violations_total', { listener: 'default', user: 'default', rule: 'no-privileged', action: 'deny', result: 'denied' })).toBe(2);
+    // Every decision is timed; every forwarded one (not the denials) waited for the daemon.
+    const decided = delta('dockgate_decisions_total', {});
+    expect(delta('dockgate_decision_duration_seconds_count', {})).toBe(decided);
+    expect(delta('dockgate_upstream_duration_seconds_count', { kind: 'request' })).toBe(decided - 2);
+    expect(sumOf(after, 'dockgate_policy_reloads_total', { result: 'success' })).toBe(1);
+    expect(sumOf(after, 'dockgate_policy_reloads_total', { result: 'failure' })).toBe(0);
+    const loaded = await env().dockgate.waitForRecord((r) => r.msg === 'policy activated');
+    expect(after.filter((s) => s.name === 'dockgate_policy_info').map((s) => [s.labels.revision, s.value])).toEqual([[loaded.revision ?? '', 1]]);
+  });
+
+  test('while a logs -f and an exec -i are open: one request in flight, one hijacked stream', async () => {
+    const admin = env().dockgate.adminSocket!;
+    const host = env().dockgate.dockerHost;
+    const name = uniqueName('dgo-metrics');
+    const run = await runDocker(host, ['run', '-d', '--name', name, ...LABEL_ARGS, env().testImage, 'sh', '-c', 'while true; do echo tick; sleep 1; done']);
+    expect(run.code, describeResult(run)).toBe(0);
+    const logs = spawnDocker(host, ['logs', '-f', name]);
+    const exec = spawnDocker(host, ['exec', '-i', name, 'sh', '-c', 'echo exec-ready; cat'], { stdin: 'pipe' });
+    try {
+      await logs.waitForOutput(/tick\n/);
+      await exec.waitForOutput(/exec-ready\n/);
+      const during = await scrape(admin);
+      expect(sumOf(during, 'dockgate_requests_in_flight', { listener: 'default' })).toBe(1);
+      expect(sumOf(during, 'dockgate_hijacked_streams', { listener: 'default' })).toBe(1);
+      expect(sumOf(during, 'dockgate_upstream_duration_seconds_count', { kind: 'upgrade' })).toBeGreaterThanOrEqual(1);
+    } finally {
+      exec.child.stdin!.end();
+      logs.child.kill('SIGTERM');
+      await Promise.all([exec.result(), logs.result()]);
+      await engineRequest(env().dockerSocket, 'DELETE', `/containers/${name}?force=1`);
+    }
+    // Both end when the clients go: the gauges come back to zero (a leak would stay above).
+    for (const deadline = Date.now() + 10_000; ; ) {
+      const end = await scrape(admin);
+      const open = sumOf(end, 'dockgate_requests_in_flight') + sumOf(end, 'dockgate_hijacked_streams');
+      if (open === 0) break;
+      if (Date.now() > deadline) throw new Error(`in-flight/hijacked gauges still at ${open} after the clients ended`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+});
+
+describe('/readyz follows the daemon', () => {
+  test('503 with the reason once the upstream stops answering _ping', async () => {
+    // Fault injection: a stand-in daemon that answers _ping, then goes away.
+    const socket = path.join(work, 'fake-daemon.sock');
+    const fake = http.createServer((req, res) => {
+      res.writeHead(req.url === '/_ping' ? 200 : 404, { 'Content-Type': 'text/plain' });
+      res.end(req.url === '/_ping' ? 'OK' : 'no');
+    });
+    await new Promise<void>((resolve) => fake.listen(socket, resolve));
+    const dockgate = await startDockgate({ upstream: `unix://${socket}`, admin: true });
+    try {
+      const admin = dockgate.adminSocket!;
+      expect((await engineRequest(admin, 'GET', '/readyz')).status).toBe(200);
+      fake.closeAllConnections();
+      await new Promise<void>((resolve) => fake.close(() => resolve()));
+      const down = await engineRequest(admin, 'GET', '/readyz');
+      expect(down.status).toBe(503);
+      expect(down.text()).toMatch(new RegExp(`^not ready: the Docker daemon at unix://${socket} does not answer _ping: .*ENOENT`));
+      expect((await engineRequest(admin, 'GET', '/healthz')).status).toBe(200);
+    } finally {
+      await dockgate.stop();
+    }
   });
 });

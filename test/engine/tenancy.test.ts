@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { engineContext } from '../support/context.js';
-import { clientEnv, describeResult, runCommand, runDocker, type RunOptions, type RunResult } from '../support/docker-cli.js';
+import { clientEnv, describeResult, runCommand, runDocker, spawnDocker, type RunOptions, type RunResult } from '../support/docker-cli.js';
 import { engineRequest, listContainers } from '../support/engine-api.js';
 import { startDockgateWithConfig, type ConfiguredDockgate } from '../support/dockgate.js';
 import { LABEL_ARGS, uniqueName } from '../support/fixtures.js';
@@ -248,6 +248,24 @@ describe('ownership: two tenants on one daemon', () => {
     expect(r.stderr).toContain('cannot be pruned per tenant');
   });
 
+  test('a live event stream shows the caller\'s events as they happen, and none of the other\'s', async () => {
+    const watch = spawnDocker(hostOf('team-a'), ['events', '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
+    try {
+      // The other tenant acts first: if its event got through it would be before ours.
+      const theirs = uniqueName('dgt-b-evt');
+      const mine = uniqueName('dgt-a-evt');
+      await ok(as('team-b', ['create', '--name', theirs, ...LABEL_ARGS, env().testImage, 'true']));
+      await ok(as('team-a', ['create', '--name', mine, ...LABEL_ARGS, env().testImage, 'true']));
+      await watch.waitForOutput(new RegExp(`create ${mine}`), 20_000);
+      expect(watch.stdout()).not.toContain(theirs);
+      await atDaemon('DELETE', `/containers/${theirs}`);
+      await atDaemon('DELETE', `/containers/${mine}`);
+    } finally {
+      watch.child.kill('SIGKILL');
+      await watch.exited;
+    }
+  });
+
   test('events and system df show only the caller\'s objects', async () => {
     const until = Math.ceil(Date.now() / 1000) + 1;
     for (const [who, own, other] of [['team-a', a, b], ['team-b', b, a]] as const) {
@@ -261,6 +279,48 @@ describe('ownership: two tenants on one daemon', () => {
       expect(usage.Containers.every((c) => c.Labels['dockgate.owner'] === who)).toBe(true);
       expect(usage.Volumes.map((v) => v.Name)).toEqual([own.vol]);
     }
+  });
+});
+
+describe('ownership: built images', () => {
+  const tag = `dockgate-test/b-built:${uniqueName('t')}`;
+  const missingTag = `dockgate-test/b-built:${uniqueName('missing')}`;
+  let context: string;
+
+  beforeAll(async () => {
+    context = await fs.mkdtemp('/tmp/dgt-tenancy-build-');
+    await fs.writeFile(path.join(context, 'Dockerfile'), `FROM ${env().testImage}\nRUN echo built > /built\n`);
+    const r = await as('team-b', ['build', '--label', 'dockgate.owner=team-a', '-t', tag, context], { env: { DOCKER_BUILDKIT: '0' }, timeoutMs: 120_000 });
+    expect(r.code, describeResult(r)).toBe(0);
+  });
+
+  afterAll(async () => {
+    await atDaemon('DELETE', `/images/${tag}?force=1`);
+    if (context) await fs.rm(context, { recursive: true, force: true });
+  });
+
+  test('an image built through a tenant socket is its builder\'s (a claimed owner label is replaced)', async () => {
+    const inspect = (await atDaemon('GET', `/images/${tag}/json`)).json<{ Config: { Labels: Record<string, string> } }>();
+    expect(inspect.Config.Labels['dockgate.owner']).toBe('team-b');
+    expect(lines(await ok(as('team-b', ['images', '--format', '{{.Repository}}:{{.Tag}}'])))).toContain(tag);
+    expect(await ok(as('team-a', ['images', '--format', '{{.Repository}}:{{.Tag}}']))).not.toContain(tag);
+  });
+
+  test('the other tenant gets "No such image" for it, as for a missing one', async () => {
+    for (const args of [['image', 'inspect'], ['rmi'], ['history'], ['tag', '-', 'dockgate-test/stolen:1'], ['save', '-o', '/tmp/dgt-tenancy-save.tar']]) {
+      const cmd = (ref: string) => (args[1] === '-' ? [args[0]!, ref, args[2]!] : [...args, ref]);
+      const hidden = await failure('team-a', cmd(tag), tag);
+      expect(hidden).toMatch(/No such image|reference does not exist/);
+      expect(hidden).toBe(await failure('team-a', cmd(missingTag), missingTag));
+    }
+    const create = (image: string) =>
+      engineRequest(socketOf('team-a'), 'POST', '/containers/create', { body: JSON.stringify({ Image: image, Labels: { 'dockgate.test': '1' } }) });
+    const hidden = await create(tag);
+    const absent = await create(missingTag);
+    expect(hidden.status, hidden.text()).toBe(404);
+    expect(absent.status, absent.text()).toBe(404);
+    expect(hidden.json()).toEqual(JSON.parse(absent.text().split(missingTag).join(tag)));
+    expect((await atDaemon('GET', `/images/${tag}/json`)).status).toBe(200);
   });
 });
 

@@ -53,7 +53,8 @@ const refusedByDockgate = (r: EngineResponse) => r.status >= 400 && messageOf(r)
 function comparable(kind: 'container' | 'exec' | 'volume', raw: Record<string, unknown>): unknown {
   const drop = (o: Record<string, unknown>, keys: string[]) => Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k)));
   if (kind === 'volume') return drop(raw, ['Name', 'Mountpoint', 'CreatedAt']);
-  if (kind === 'exec') return drop(raw, ['ID']);
+  // CanRemove: set by the daemon's exec garbage collector (every 5 minutes), not by the body.
+  if (kind === 'exec') return drop(raw, ['ID', 'CanRemove']);
   const c = drop(raw, ['Id', 'Created', 'Name', 'State', 'ResolvConfPath', 'HostnamePath', 'HostsPath', 'LogPath', 'GraphDriver', 'NetworkSettings']);
   const config = drop(raw.Config as Record<string, unknown>, ['Hostname']);
   // Anonymous volumes get random names; their place and options must still agree.

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ConfigError, loadConfigFile } from '../../src/config/config.js';
 import { FilterError, parseFilters, withLabelFilter } from '../../src/admission/filters.js';
+import { ownEventsFilter } from '../../src/admission/event-filter.js';
 import { notFound, Ownership, ownerOf } from '../../src/admission/ownership.js';
 import { replaceQueryParam } from '../../src/admission/query-rewrite.js';
 import { classify, canonicalTarget } from '../../src/http/classify.js';
@@ -123,6 +124,8 @@ describe('owners and not-found answers', () => {
     expect(notFound('volume', 'v').message).toBe('get v: no such volume');
     expect(notFound('network', 'n').message).toBe('network n not found');
     expect(notFound('exec', 'e').message).toBe('No such exec instance: e');
+    expect(notFound('image', 'x:1', 'inspect').message).toBe('no such image: x:1: No such image: x:1');
+    expect(notFound('image', 'x:1', 'delete').message).toBe('No such image: x:1');
   });
 });
 
@@ -155,5 +158,31 @@ describe('config: ownership and ownerLabel', () => {
     expect(() => load(listener('    ownership: yes please\n'))).toThrow(ConfigError);
     expect(() => load(`ownerLabel: "a=b"\n`)).toThrow(/ownerLabel/);
     expect(() => load(`ownerLabel: ""\n`)).toThrow(/ownerLabel/);
+  });
+});
+
+describe('ownEventsFilter', () => {
+  const run = async (chunks: string[]): Promise<string> => {
+    const f = ownEventsFilter('dockgate.owner', 'me');
+    const out: Buffer[] = [];
+    f.on('data', (c: Buffer) => out.push(c));
+    const ended = new Promise((r) => f.on('end', r));
+    for (const c of chunks) f.write(Buffer.from(c));
+    f.end();
+    await ended;
+    return Buffer.concat(out).toString('utf8');
+  };
+  const ev = (owner: string | null, name: string) =>
+    JSON.stringify({ Type: 'container', Action: 'start', Actor: { ID: name, Attributes: owner === null ? { name } : { name, 'dockgate.owner': owner } } });
+
+  test('keeps the caller\'s messages only, across chunk boundaries', async () => {
+    const text = [ev('me', 'a'), ev('other', 'b'), ev(null, 'c'), '{not json', ev('me', 'd')].join('\n') + '\n';
+    const out = await run([text.slice(0, 17), text.slice(17, 90), text.slice(90)]);
+    expect(out).toBe(`${ev('me', 'a')}\n${ev('me', 'd')}\n`);
+  });
+
+  test('a last message without its newline is judged too', async () => {
+    expect(await run([`${ev('other', 'x')}\n${ev('me', 'y')}`])).toBe(ev('me', 'y'));
+    expect(await run([ev('other', 'x')])).toBe('');
   });
 });

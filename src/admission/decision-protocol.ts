@@ -1,0 +1,21 @@
+// Messages between the decision pool (main thread) and its worker threads. A worker holds one
+// policy at a time, identified by a generation number; a request names the generation it must be
+// judged by, so a policy reload never mixes two policies in one decision.
+//
+// The input travels as JSON text: structured cloning would turn an exact big integer (a
+// JSON.rawJSON leaf, see docker/json-value.ts) into an object, and the policy would judge
+// something else than what is forwarded. The worker parses it back with the same leaves.
+import type { PolicyDecision } from '../policy/contract.js';
+import type { PortablePolicy } from '../policy/engine.js';
+import type { PolicyErrorStage } from '../policy/policy-error.js';
+
+export type ToWorker =
+  | { type: 'policy'; generation: number; policy: PortablePolicy }
+  | { type: 'evaluate'; id: number; generation: number; input: string };
+
+export type FromWorker =
+  /** Sent once the worker has loaded: a cold start does not count against an evaluation's deadline. */
+  | { type: 'ready' }
+  | { type: 'evaluated'; id: number; decision: PolicyDecision }
+  /** `stage` is set when the failure was a PolicyError; otherwise it was an unexpected throw. */
+  | { type: 'failed'; id: number; message: string; stage?: PolicyErrorStage };

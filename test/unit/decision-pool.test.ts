@@ -1,0 +1,90 @@
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, describe, expect, test } from 'vitest';
+import { DecisionPool } from '../../src/admission/decision-pool.js';
+import { createLogger } from '../../src/log/logger.js';
+import type { PolicyInput } from '../../src/policy/contract.js';
+import type { PolicyEngine } from '../../src/policy/engine.js';
+
+// The decision pool's bookkeeping, with a scripted worker that hangs, crashes or answers on
+// request: a deadline or a crash fails only its own evaluation (PolicyError: the gate denies),
+// the worker is replaced, and the other evaluations are still answered.
+
+const WORKER = pathToFileURL(path.join(import.meta.dirname, 'support', 'scripted-decision-worker.mjs'));
+// The scripted worker never builds an engine: a stand-in that can be posted is enough.
+const engine = (revision: string) => ({ revision, toPortable: () => ({ revision }) }) as unknown as PolicyEngine;
+const input = (uid: string) => ({ uid, kind: 'container', operation: 'list' }) as unknown as PolicyInput;
+
+let pool: DecisionPool | undefined;
+afterEach(async () => {
+  await pool?.close();
+  pool = undefined;
+});
+
+function newPool(workers: number, deadlineMs = 300): DecisionPool {
+  pool = new DecisionPool({ workers, deadlineMs, log: createLogger('silent'), workerUrl: WORKER });
+  return pool;
+}
+
+describe('DecisionPool', () => {
+  test('starts no worker until an evaluation needs one', async () => {
+    const p = newPool(2);
+    expect(p.stats.workers).toBe(0);
+    await expect(p.evaluate(engine('a'), input('ok'))).resolves.toMatchObject({ allowed: true });
+    expect(p.stats.workers).toBe(1);
+  });
+
+  test('an evaluation past the deadline is denied and its worker replaced; the others are answered', async () => {
+    const p = newPool(2);
+    const stuck = p.evaluate(engine('a'), input('hang'));
+    const others = Array.from({ length: 5 }, () => p.evaluate(engine('a'), input('ok')));
+    // The others finish on the second worker while the first is stuck.
+    await expect(Promise.all(others)).resolves.toHaveLength(5);
+    await expect(stuck).rejects.toThrow(/did not decide within 300 ms/);
+    expect(p.stats.deadlineExceeded).toBe(1);
+    await expect(p.evaluate(engine('a'), input('ok'))).resolves.toMatchObject({ allowed: true });
+  });
+
+  test('a single worker stuck past its deadline delays the queue, then serves it', async () => {
+    const p = newPool(1);
+    const stuck = p.evaluate(engine('a'), input('hang'));
+    const next = p.evaluate(engine('a'), input('ok'));
+    await expect(stuck).rejects.toThrow(/deadline|policyDeadlineMs/);
+    await expect(next).resolves.toMatchObject({ allowed: true });
+  });
+
+  test.each(['crash', 'throw'])('a worker that dies (%s) fails its evaluation only; a new worker takes the next', async (how) => {
+    const p = newPool(1, 5_000);
+    await expect(p.evaluate(engine('a'), input(how))).rejects.toThrow(/decision worker crashed/);
+    expect(p.stats.crashed).toBe(1);
+    await expect(p.evaluate(engine('a'), input('ok'))).resolves.toMatchObject({ allowed: true });
+  });
+
+  test('a worker that cannot start denies what waits, and is tried again for the next evaluation', async () => {
+    pool = new DecisionPool({ workers: 2, deadlineMs: 300, log: createLogger('silent'), workerUrl: new URL('./no-such-worker.mjs', WORKER) });
+    await expect(pool.evaluate(engine('a'), input('ok'))).rejects.toThrow(/could not start/);
+    await expect(pool.evaluate(engine('a'), input('ok'))).rejects.toThrow(/could not start/);
+    expect(pool.stats.workers).toBe(0);
+  });
+
+  test('a new policy reaches the worker before the first evaluation that needs it', async () => {
+    const p = newPool(1);
+    const a = engine('a');
+    const b = engine('b');
+    const first = await p.evaluate(a, input('ok'));
+    const second = await p.evaluate(b, input('ok'));
+    const again = await p.evaluate(a, input('ok'));
+    expect(first.revision).not.toBe(second.revision);
+    expect(again.revision).toBe(first.revision);
+  });
+
+  test('close() denies what is queued or running', async () => {
+    const p = newPool(1);
+    const running = expect(p.evaluate(engine('a'), input('hang'))).rejects.toThrow(/shutting down/);
+    const queued = expect(p.evaluate(engine('a'), input('ok'))).rejects.toThrow(/shutting down/);
+    await p.close();
+    await running;
+    await queued;
+    await expect(p.evaluate(engine('a'), input('ok'))).rejects.toThrow(/shutting down/);
+  });
+});
