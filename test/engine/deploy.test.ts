@@ -66,11 +66,18 @@ describe('container image', () => {
   test('runs `dockgate serve` on Node 24 as an unprivileged user, with only production dependencies', async () => {
     const inspect = await daemon(['image', 'inspect', '--format', '{{json .Config}}', DOCKGATE_IMAGE]);
     expect(inspect.code, describeResult(inspect)).toBe(0);
-    const config = JSON.parse(inspect.stdout) as { User: string; Entrypoint: string[]; Cmd: string[]; Volumes: Record<string, unknown> };
+    const config = JSON.parse(inspect.stdout) as {
+      User: string;
+      Entrypoint: string[];
+      Cmd: string[];
+      Volumes: Record<string, unknown>;
+      Healthcheck: { Test: string[] };
+    };
     expect(config.User).toBe(`${DOCKGATE_UID}:${DOCKGATE_UID}`);
     expect(config.Entrypoint).toEqual(['dockgate', 'serve']);
     expect(config.Cmd).toEqual(['--config', '/etc/dockgate/dockgate.yaml']);
     expect(Object.keys(config.Volumes)).toEqual(['/etc/dockgate']);
+    expect(config.Healthcheck.Test.join(' ')).toContain('http://127.0.0.1:9323/healthz');
 
     const r = await daemon([
       'run', '--rm', ...LABEL_ARGS, '--network', 'none', '--entrypoint', 'sh', DOCKGATE_IMAGE, '-c',
@@ -106,6 +113,8 @@ describe('container image', () => {
     const run = await daemon([
       'run', '-d', '--name', name, ...LABEL_ARGS, '--network', 'none',
       '--group-add', String(socketGid),
+      // The image's HEALTHCHECK, run sooner than its 30 s interval.
+      '--health-interval', '1s',
       '-v', `${ctx.dockerSocket}:/var/run/docker.sock`,
       '-v', `${socketDir}:/run/dockgate`,
       DOCKGATE_IMAGE,
@@ -130,6 +139,16 @@ describe('container image', () => {
     expect(denied.code, describeResult(denied)).not.toBe(0);
     expect(denied.stderr).toMatch(/dockgate: privileged: /);
     expect(existsSync(socket)).toBe(true);
+
+    // HEALTHCHECK: the admin listener's /healthz on the container's loopback.
+    const deadline = Date.now() + 30_000;
+    let health = '';
+    while (Date.now() < deadline) {
+      health = (await daemon(['inspect', '--format', '{{.State.Health.Status}}', name])).stdout.trim();
+      if (health !== 'starting') break;
+      await sleep(250);
+    }
+    expect(health).toBe('healthy');
   });
 });
 
