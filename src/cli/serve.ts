@@ -151,14 +151,18 @@ export async function serve(config: DockgateConfig): Promise<number> {
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
-      log.info({ signal }, 'shutting down');
+      const hijacked = started.reduce((n, s) => n + s.proxy.hijacked.size, 0);
+      log.info({ signal, graceSeconds: config.shutdownGraceSeconds, hijacked }, 'shutting down: no new connections; requests in flight finish, streams get the grace period');
       policy.close();
       void Promise.all(
         started.map(async (s) => {
+          // Stop accepting first, then remove the socket file while in-flight work goes on.
+          const drained = s.proxy.shutdown(config.shutdownGraceSeconds * 1000);
           await s.close();
-          await s.proxy.shutdown(config.shutdownGraceSeconds * 1000);
+          await drained;
         }),
       )
+        .then(() => upstream.close())
         .then(() => pool?.close())
         // Decisions made until the end are shipped (one last upload attempt) before exiting.
         .then(() => decisionLogger?.close())

@@ -48,7 +48,10 @@ export interface ProxyServer {
   server: http.Server;
   /** Hijacked connections currently open (attach, exec, sessions). */
   readonly hijacked: ReadonlySet<Socket>;
-  /** Stops accepting, lets requests in flight finish up to `graceMs`, then cuts what is left. */
+  /**
+   * Stops accepting, lets requests in flight (admissions, streaming responses such as logs -f)
+   * and hijacked streams finish up to `graceMs`, then cuts what is left.
+   */
   shutdown(graceMs: number): Promise<void>;
 }
 
@@ -194,7 +197,7 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     await Promise.race([Promise.all([closed, hijackDone]), deadline]);
     server.closeAllConnections();
     for (const s of hijacked) s.destroy();
-    upstream.close();
+    // The upstream pool is shared by all listeners: its owner closes it once every one has stopped.
   }
 
   return { server, hijacked, shutdown };

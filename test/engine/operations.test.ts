@@ -2,13 +2,15 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import http from 'node:http';
-import { describeResult, runCommand, runDocker, spawnDocker } from '../support/docker-cli.js';
+import { describeResult, dockerBinary, clientEnv, runCommand, runDocker, shellQuote, spawnDocker, spawnProcess } from '../support/docker-cli.js';
 import { startDockgate } from '../support/dockgate.js';
 import type { LogRecord } from '../support/dockgate.js';
 import { engineRequest } from '../support/engine-api.js';
+import { engineContext } from '../support/context.js';
 import { LABEL_ARGS, uniqueName, useDockgate } from '../support/fixtures.js';
 import { ensurePolicyBundle } from '../support/policy-bundle.js';
 import { scrape, sumOf } from '../support/prometheus.js';
+import { acceptedConnections } from '../support/unix-connections.js';
 import { CLI_ENTRY, nodeBinary } from '../support/repo.js';
 import { DENY_PRIVILEGED, DENY_PRIVILEGED_BUNDLE } from '../support/security.js';
 
@@ -233,6 +235,76 @@ describe('/readyz follows the daemon', () => {
       expect((await engineRequest(admin, 'GET', '/healthz')).status).toBe(200);
     } finally {
       await dockgate.stop();
+    }
+  });
+});
+
+describe('graceful shutdown', () => {
+  test('SIGTERM: stops accepting, finishes an in-flight create, lets logs -f and exec -it run for the grace period, then exits 0 with its socket removed', async () => {
+    const { dockerHost, dockerSocket, testImage } = engineContext();
+    const config = await configFile('grace.yaml', 'shutdownGraceSeconds: 2\n');
+    const dockgate = await startDockgate({ upstream: dockerHost, extraArgs: ['--config', config] });
+    const host = dockgate.dockerHost;
+    const name = uniqueName('dgo-term');
+    const created = uniqueName('dgo-inflight');
+    try {
+      const run = await runDocker(host, ['run', '-d', '--name', name, ...LABEL_ARGS, testImage, 'sh', '-c', 'while true; do echo tick; sleep 0.2; done']);
+      expect(run.code, describeResult(run)).toBe(0);
+      const logs = spawnDocker(host, ['logs', '-f', name]);
+      // exec -it needs a terminal: util-linux script gives it one.
+      const execCmd = [dockerBinary(), 'exec', '-it', name, 'sh', '-c', 'echo exec-ready; sleep 600'].map(shellQuote).join(' ');
+      const exec = spawnProcess('script', ['-qec', execCmd, '/dev/null'], { stdin: 'pipe', env: clientEnv(host, { SHELL: '/bin/sh', TERM: 'xterm' }) });
+      await logs.waitForOutput(/tick\n/);
+      await exec.waitForOutput(/exec-ready/);
+
+      // A create whose body is half sent when SIGTERM arrives: an admission in flight.
+      const acceptedBefore = await acceptedConnections(dockgate.pid, dockgate.socketPath);
+      const body = JSON.stringify({ Image: testImage, Cmd: ['true'], Labels: { 'dockgate.test': '1' } });
+      const pending = new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = http.request(
+          { socketPath: dockgate.socketPath, method: 'POST', path: `/v1.41/containers/create?name=${created}`, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+          },
+        );
+        req.on('error', reject);
+        req.write(body.slice(0, 10));
+        void dockgate.waitForRecord((r) => typeof r.msg === 'string' && r.msg.startsWith('shutting down')).then(() => req.end(body.slice(10)), reject);
+      });
+      // Its connection must have been accepted by dockgate before the signal.
+      for (const deadline = Date.now() + 10_000; (await acceptedConnections(dockgate.pid, dockgate.socketPath)) <= acceptedBefore; ) {
+        if (Date.now() > deadline) throw new Error('dockgate did not accept the create connection');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      dockgate.child.kill('SIGTERM');
+      const stopping = await dockgate.waitForRecord((r) => typeof r.msg === 'string' && r.msg.startsWith('shutting down'));
+      expect(stopping).toMatchObject({ signal: 'SIGTERM', graceSeconds: 2, hijacked: 1 });
+
+      const answer = await pending;
+      expect(answer.status, answer.text).toBe(201);
+      expect((await engineRequest(dockerSocket, 'GET', `/containers/${created}/json`)).status).toBe(200);
+
+      // No new connections: the socket file is gone while the streams still run.
+      for (const deadline = Date.now() + 5000; existsSync(dockgate.socketPath); ) {
+        if (Date.now() > deadline) throw new Error('socket file still present after SIGTERM');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const ticks = logs.stdout().length;
+      await logs.waitForOutput(new RegExp(`^[\\s\\S]{${ticks + 1},}$`));
+      expect(dockgate.child.exitCode).toBeNull();
+
+      // After the grace period: streams cut, exit 0.
+      const exit = await dockgate.exited;
+      expect(exit).toEqual({ code: 0, signal: null });
+      await Promise.all([logs.result(10_000), exec.result(10_000)]);
+      expect(dockgate.logRecords().some((r) => r.msg === 'stopped')).toBe(true);
+      expect(existsSync(dockgate.socketPath)).toBe(false);
+    } finally {
+      await dockgate.stop();
+      await engineRequest(dockerSocket, 'DELETE', `/containers/${name}?force=1`);
+      await engineRequest(dockerSocket, 'DELETE', `/containers/${created}?force=1`);
     }
   });
 });
