@@ -45,6 +45,8 @@ COPY package.json ./
 COPY config/dockgate.schema.json ./config/dockgate.schema.json
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+# The config schema is read at start-up (every config file is validated against it).
+COPY config/dockgate.schema.json ./config/dockgate.schema.json
 RUN chmod 0755 dist/cli/main.js && ln -s /app/dist/cli/main.js /usr/local/bin/dockgate
 COPY deploy/container/dockgate.yaml /etc/dockgate/dockgate.yaml
 VOLUME ["/etc/dockgate"]

@@ -4,10 +4,7 @@ import { applyOverrides, ConfigError, defaultConfig, loadConfigFile } from '../c
 import { ListenerError } from '../listener/unix-socket.js';
 import { PolicyError } from '../policy/policy-error.js';
 import { AddressError, parseUnixListen } from '../upstream/address.js';
-import { runCheckConfig } from './check-config.js';
-import { runEval } from './eval.js';
 import { serve } from './serve.js';
-import { runTest } from './test.js';
 import { packageVersion } from './version.js';
 
 const USAGE = `dockgate — admission proxy for the Docker Engine API
@@ -41,10 +38,11 @@ and the old one keeps serving).
 `;
 
 async function main(argv: string[]): Promise<number> {
-  // Subcommands with their own options.
-  if (argv[0] === 'eval') return runEval(argv.slice(1));
-  if (argv[0] === 'test') return runTest(argv.slice(1));
-  if (argv[0] === 'check-config') return runCheckConfig(argv.slice(1));
+  // Subcommands with their own options, loaded on demand: a long-running `serve` does not keep
+  // the offline judge, the capture daemon and the fixture runner in memory.
+  if (argv[0] === 'eval') return (await import('./eval.js')).runEval(argv.slice(1));
+  if (argv[0] === 'test') return (await import('./test.js')).runTest(argv.slice(1));
+  if (argv[0] === 'check-config') return (await import('./check-config.js')).runCheckConfig(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import type { BundleVerification } from '../policy/bundle-signature.js';
 import {
   DistributionConfigError,
@@ -12,6 +12,13 @@ import {
   type DecisionLogsConfig,
 } from './distribution-config.js';
 import { validateConfigDocument, type SchemaProblem } from './schema.js';
+
+// The YAML parser (~8 MiB resident once loaded) is loaded only when a config file is read:
+// `dockgate serve` configured by flags alone does not carry it.
+function parseYaml(text: string): unknown {
+  const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yaml.parse(text);
+}
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { createRequire } from 'node:module';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 
 // The published JSON Schema of the YAML config (config/dockgate.schema.json, shipped in the
 // package so editors complete and check it). dockgate validates every config file against this
@@ -20,8 +21,13 @@ export function loadConfigSchema(): Record<string, unknown> {
   return JSON.parse(readFileSync(CONFIG_SCHEMA_PATH, 'utf8')) as Record<string, unknown>;
 }
 
+// ajv (~9 MiB resident once loaded) is loaded with the first config file to validate: a
+// `dockgate serve` configured by flags alone does not carry it.
 function validator(): ValidateFunction {
-  compiled ??= new Ajv2020({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true }).compile(loadConfigSchema());
+  if (compiled === undefined) {
+    const { Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+    compiled = new Ajv2020({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true }).compile(loadConfigSchema());
+  }
   return compiled;
 }
 
