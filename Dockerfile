@@ -41,8 +41,6 @@ RUN echo 'dockgate:x:10001:10001:dockgate:/nonexistent:/usr/sbin/nologin' >> /et
  && chown 10001:10001 /run/dockgate
 WORKDIR /app
 COPY package.json ./
-# The config schema: serve and check-config validate the YAML against it.
-COPY config/dockgate.schema.json ./config/dockgate.schema.json
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 # The config schema is read at start-up (every config file is validated against it).
