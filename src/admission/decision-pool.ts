@@ -22,6 +22,8 @@ export interface DecisionPoolOptions {
   log: Logger;
   /** The worker's entry point; tests substitute a misbehaving one. */
   workerUrl?: URL;
+  /** Counts stopped evaluations (the metrics module implements it). */
+  stats?: { evaluationStopped(reason: 'deadline' | 'crash'): void };
 }
 
 /** Counters for /metrics and tests. */
@@ -126,6 +128,7 @@ export class DecisionPool {
     this.post(slot, { type: 'evaluate', id: task.id, generation: task.generation, input: task.input });
     slot.deadline = setTimeout(() => {
       this.deadlineExceeded++;
+      this.opts.stats?.evaluationStopped('deadline');
       this.opts.log.error({ deadlineMs: this.opts.deadlineMs, revision: task.engine.revision }, 'policy evaluation overran its deadline; request denied, decision worker replaced');
       void this.retire(slot, new PolicyError('evaluate', `the policy did not decide within ${this.opts.deadlineMs} ms (policyDeadlineMs); the evaluation was stopped`));
       this.pump();
@@ -146,6 +149,7 @@ export class DecisionPool {
     const crash = (why: string) => {
       if (!this.slots.has(slot)) return; // retired on purpose
       this.crashed++;
+      this.opts.stats?.evaluationStopped('crash');
       this.opts.log.error({ err: why }, 'decision worker crashed; its request denied, worker replaced');
       void this.retire(slot, new PolicyError('evaluate', `the decision worker crashed (${why})`));
       if (!slot.ready) {

@@ -82,7 +82,8 @@ export async function serve(config: DockgateConfig): Promise<number> {
   const decisionLogger = config.decisionLogs ? new DecisionLogger({ config: config.decisionLogs, log, version: packageVersion(), ...(metrics ? { stats: metrics } : {}) }) : undefined;
   const decisionLog = decisionLogger ? { decisionLog: decisionLogger.record.bind(decisionLogger) } : {};
   const upstream = new Upstream(upstreamAddress);
-  const pool = config.policyWorkers > 0 ? new DecisionPool({ workers: config.policyWorkers, deadlineMs: config.policyDeadlineMs, log }) : undefined;
+  const pool = config.policyWorkers > 0 ? new DecisionPool({ workers: config.policyWorkers, deadlineMs: config.policyDeadlineMs, log, ...(metrics ? { stats: metrics } : {}) }) : undefined;
+  if (pool && metrics) metrics.countPolicyWorkers(() => pool.stats.workers);
   const offload = pool ? { offload: (e: Evaluator) => (e instanceof PolicyEngine ? (input: PolicyInput) => pool.evaluate(e, input) : undefined) } : {};
 
   // One http.Server per listener: a caller's identity is a property of the connection it came in

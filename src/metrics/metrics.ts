@@ -28,6 +28,8 @@ export class DockgateMetrics implements PolicyStats, DecisionLogStats {
   private readonly policyInfo: Gauge<'revision'>;
   private readonly policyActivated: Gauge;
   private readonly decisionLogDroppedTotal: Counter<'sink'>;
+  private readonly evaluationsStopped: Counter<'reason'>;
+  private poolWorkers: () => number = () => 0;
 
   constructor(opts: { version?: string; processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -68,6 +70,23 @@ export class DockgateMetrics implements PolicyStats, DecisionLogStats {
       labelNames: ['sink'],
       registers,
     });
+    this.evaluationsStopped = new Counter({
+      name: 'dockgate_policy_evaluations_stopped_total',
+      help: 'Policy evaluations stopped and denied: reason deadline (ran past policyDeadlineMs) or crash (its worker died).',
+      labelNames: ['reason'],
+      registers,
+    });
+    const workers = () => this.poolWorkers();
+    new Gauge({
+      name: 'dockgate_policy_workers',
+      help: 'Decision worker threads running (started on demand, stopped when idle).',
+      registers,
+      collect() {
+        this.set(workers());
+      },
+    });
+    this.evaluationsStopped.inc({ reason: 'deadline' }, 0);
+    this.evaluationsStopped.inc({ reason: 'crash' }, 0);
     // Both results and sinks exist from the start, so rate() and alerts see a zero, not nothing.
     this.reloads.inc({ result: 'success' }, 0);
     this.reloads.inc({ result: 'failure' }, 0);
@@ -116,6 +135,16 @@ export class DockgateMetrics implements PolicyStats, DecisionLogStats {
   policyReloadFailed(_reason: string): void {
     // The reason is logged; as a label it would be unbounded.
     this.reloads.inc({ result: 'failure' });
+  }
+
+  /** The decision pool's counters (src/admission/decision-pool.ts). */
+  evaluationStopped(reason: 'deadline' | 'crash'): void {
+    this.evaluationsStopped.inc({ reason });
+  }
+
+  /** Where dockgate_policy_workers reads the number of running workers. */
+  countPolicyWorkers(count: () => number): void {
+    this.poolWorkers = count;
   }
 
   decisionLogDropped(count: number, sink: 'upload' | 'file'): void {

@@ -5,6 +5,7 @@ import { startBundleServer, signBundle, type SigningKey, type TestBundleServer }
 import { engineContext } from '../support/context.js';
 import { engineRequest } from '../support/engine-api.js';
 import { ensurePolicyBundle } from '../support/policy-bundle.js';
+import { scrape, sumOf } from '../support/prometheus.js';
 import {
   ALLOW_ALL_BUNDLE,
   DENY_PRIVILEGED_BUNDLE,
@@ -22,8 +23,8 @@ let allowAll: Buffer;
 let denyPrivileged: Buffer;
 const running: { server?: TestBundleServer; gate?: ConfiguredDockgate }[] = [];
 
-async function setUp(server: TestBundleServer, config: Record<string, unknown>, files: Record<string, string> = {}): Promise<ConfiguredDockgate> {
-  const gate = await startWithConfig(engineContext().dockerHost, config, files);
+async function setUp(server: TestBundleServer, config: Record<string, unknown>, opts: { files?: Record<string, string>; admin?: boolean } = {}): Promise<ConfiguredDockgate> {
+  const gate = await startWithConfig(engineContext().dockerHost, config, opts);
   running.push({ server, gate });
   return gate;
 }
@@ -86,14 +87,21 @@ describe('bundle server', () => {
   test('until a first bundle is downloaded every request is refused; then the policy serves', async () => {
     const server = await newServer();
     server.failWith(503);
-    const { dockgate, logLines } = await setUp(server, { bundleService: { url: server.url, pollingMinDelaySeconds: 0.2, pollingMaxDelaySeconds: 0.4 } });
+    const { dockgate, logLines } = await setUp(server, { bundleService: { url: server.url, pollingMinDelaySeconds: 0.2, pollingMaxDelaySeconds: 0.4 } }, { admin: true });
     const res = await engineRequest(dockgate.socketPath, 'GET', '/v1.41/containers/json');
     expect(res.status).toBe(500);
     expect(res.text()).toContain('no policy bundle is active yet');
+    const notReady = await engineRequest(dockgate.adminSocket!, 'GET', '/readyz');
+    expect(notReady.status).toBe(503);
+    expect(notReady.text()).toContain('no policy bundle is active yet');
     expect(logLines().some((l) => l.msg === 'bundle download failed; the current policy stays in force' && String(l.err).includes('503'))).toBe(true);
     server.failWith(null);
     server.setBundle(allowAll, '"late"');
     expect(await waitForAnswer(() => policyInForce(dockgate.socketPath), 'allow-all')).toBe('allow-all');
+    expect((await engineRequest(dockgate.adminSocket!, 'GET', '/readyz')).status).toBe(200);
+    const metrics = await scrape(dockgate.adminSocket!);
+    expect(sumOf(metrics, 'dockgate_policy_reloads_total', { result: 'failure' })).toBeGreaterThan(0); // the failed downloads
+    expect(sumOf(metrics, 'dockgate_policy_reloads_total', { result: 'success' })).toBe(1);
   });
 });
 
@@ -114,7 +122,7 @@ describe('signed bundles', () => {
         bundleService: { url: server.url, pollingMinDelaySeconds: 0.2, pollingMaxDelaySeconds: 0.4 },
         bundleSigning: { keys: { 'rsa-key': { algorithm: 'RS256', key: pem(rsa.publicKey) }, 'ec-key': { algorithm: 'ES256', keyFile: 'ec.pub.pem' } } },
       },
-      { 'ec.pub.pem': pem(ec.publicKey) },
+      { files: { 'ec.pub.pem': pem(ec.publicKey) }, admin: true },
     );
     expect(await policyInForce(dockgate.socketPath)).toBe('allow-all');
 
@@ -129,5 +137,10 @@ describe('signed bundles', () => {
     server.setBundle(allowAll, '"s-4"');
     expect(await waitForAnswer(async () => rejections().some((l) => String(l.err).includes('not signed')), true)).toBe(true);
     expect(await policyInForce(dockgate.socketPath)).toBe('deny-privileged');
+    const metrics = await scrape(dockgate.adminSocket!);
+    expect(sumOf(metrics, 'dockgate_policy_reloads_total', { result: 'success' })).toBe(2);
+    // The forged and the unsigned bundle at least (a rejected bundle is fetched again on each poll).
+    expect(sumOf(metrics, 'dockgate_policy_reloads_total', { result: 'failure' })).toBeGreaterThanOrEqual(2);
+    expect(metrics.filter((m) => m.name === 'dockgate_policy_info').map((m) => m.labels.revision)).toEqual([expect.stringMatching(/^test-deny-privileged-/)]);
   });
 });

@@ -5,6 +5,7 @@ import { engineContext } from '../support/context.js';
 import { startCollector, type DecisionCollector } from '../support/decision-collector.js';
 import { engineRequest } from '../support/engine-api.js';
 import { ensurePolicyBundle } from '../support/policy-bundle.js';
+import { scrape, sumOf } from '../support/prometheus.js';
 import { createBody, logLines, startWithConfig, waitForAnswer, type ConfiguredDockgate } from '../support/policy-distribution.js';
 import { DENY_PRIVILEGED, DENY_PRIVILEGED_BUNDLE } from '../support/security.js';
 
@@ -14,13 +15,13 @@ import { DENY_PRIVILEGED, DENY_PRIVILEGED_BUNDLE } from '../support/security.js'
 
 const running: { gate?: ConfiguredDockgate; collector?: DecisionCollector }[] = [];
 
-async function setUp(decisionLogs: Record<string, unknown>): Promise<{ gate: ConfiguredDockgate; collector: DecisionCollector }> {
+async function setUp(decisionLogs: Record<string, unknown>, admin = false): Promise<{ gate: ConfiguredDockgate; collector: DecisionCollector }> {
   const collector = await startCollector();
   running.push({ collector });
   const gate = await startWithConfig(engineContext().dockerHost, {
     policy: DENY_PRIVILEGED_BUNDLE,
     decisionLogs: { url: collector.url, uploadMinDelaySeconds: 0.1, uploadMaxDelaySeconds: 0.2, retryMaxDelaySeconds: 0.4, ...decisionLogs },
-  });
+  }, { admin });
   running.push({ gate });
   return { gate, collector };
 }
@@ -102,11 +103,12 @@ describe('decision logs', () => {
   });
 
   test('past the buffer bound the oldest events are dropped and counted; the newest arrive', async () => {
-    const { gate, collector } = await setUp({ maxBufferBytes: 8192 });
+    const { gate, collector } = await setUp({ maxBufferBytes: 8192 }, true);
     collector.failWith(500);
     const markers = Array.from({ length: 40 }, (_, i) => `drop-${i}`);
     for (const m of markers) expect((await listWith(gate.dockgate.socketPath, m)).status).toBe(200);
     expect(await waitForAnswer(async () => logLines(gate.dockgate).some((l) => String(l.msg).startsWith('decision log events dropped')), true)).toBe(true);
+    const droppedMetric = sumOf(await scrape(gate.dockgate.adminSocket!), 'dockgate_decision_log_dropped_total', { sink: 'upload' });
     collector.failWith(null);
     // Stopping ships what is left and logs the totals.
     await waitForAnswer(async () => collector.events.length > 0, true);
@@ -115,6 +117,7 @@ describe('decision logs', () => {
     expect(closed, 'no "decision log closed" line').toBeDefined();
     const received = collector.events.map(markerOf);
     expect(Number(closed.dropped)).toBeGreaterThan(0);
+    expect(droppedMetric).toBe(Number(closed.dropped));
     expect(Number(closed.dropped) + received.length + Number(closed.unsent)).toBe(markers.length);
     expect(received).toContain('drop-39');
     expect(received).not.toContain('drop-0');

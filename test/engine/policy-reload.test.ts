@@ -3,7 +3,9 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { engineContext } from '../support/context.js';
 import { startDockgate, type Dockgate } from '../support/dockgate.js';
+import { engineRequest } from '../support/engine-api.js';
 import { ensurePolicyBundle } from '../support/policy-bundle.js';
+import { scrape, sumOf } from '../support/prometheus.js';
 import {
   ALLOW_ALL_BUNDLE,
   DENY_PRIVILEGED_BUNDLE,
@@ -29,7 +31,7 @@ describe('policy bundle file reload', () => {
     dir = await fs.mkdtemp('/tmp/dgg-reload-');
     bundle = path.join(dir, 'policy.tar.gz');
     await fs.copyFile(ALLOW_ALL_BUNDLE, bundle);
-    dockgate = await startDockgate({ upstream: engineContext().dockerHost, policy: bundle });
+    dockgate = await startDockgate({ upstream: engineContext().dockerHost, policy: bundle, admin: true });
   });
   afterEach((t) => {
     if (t.task.result?.state === 'fail') console.log(`--- dockgate log:\n${dockgate.logs().slice(-6000)}`);
@@ -56,6 +58,8 @@ describe('policy bundle file reload', () => {
     expect(seen).toEqual(['deny-privileged', 'allow-all', 'deny-privileged', 'allow-all']);
     expect(result.failures).toEqual([]);
     expect(result.ok).toBeGreaterThan(0);
+    // Startup plus at least the four replacements (a rename can show as more than one change).
+    expect(sumOf(await scrape(dockgate.adminSocket!), 'dockgate_policy_reloads_total', { result: 'success' })).toBeGreaterThanOrEqual(5);
     const activations = logs().filter((l) => l.msg === 'policy activated' && l.reason === 'file changed');
     expect(activations.map((l) => l.revision)).toEqual(expect.arrayContaining([expect.stringMatching(/^test-deny-privileged-/), expect.stringMatching(/^test-allow-all-/)]));
   });
@@ -74,6 +78,11 @@ describe('policy bundle file reload', () => {
     const last = logs().filter((l) => l.msg?.toString().startsWith('policy bundle rejected')).at(-1)!;
     expect(last.level).toBe(50);
     expect(String(last.err)).toMatch(/gzip|truncated|archive/);
+    // Counted, and the revision in force is still the old one; still ready.
+    const metrics = await scrape(dockgate.adminSocket!);
+    expect(sumOf(metrics, 'dockgate_policy_reloads_total', { result: 'failure' })).toBeGreaterThanOrEqual(1);
+    expect(metrics.filter((m) => m.name === 'dockgate_policy_info').map((m) => m.labels.revision)).toEqual([expect.stringMatching(/^test-deny-privileged-/)]);
+    expect((await engineRequest(dockgate.adminSocket!, 'GET', '/readyz')).status).toBe(200);
   });
 
   test('SIGHUP reloads the bundle file, also a change no file event shows', async () => {

@@ -112,15 +112,19 @@ export interface ConfiguredDockgate {
 
 /**
  * dockgate with a config file (JSON is YAML) and `files` beside it in a fresh directory; `--listen`
- * replaces the config's listeners.
+ * replaces the config's listeners; `admin` serves /metrics and /readyz (dockgate.adminSocket).
  */
-export async function startWithConfig(upstream: string, config: Record<string, unknown>, files: Record<string, string> = {}): Promise<ConfiguredDockgate> {
+export async function startWithConfig(
+  upstream: string,
+  config: Record<string, unknown>,
+  { files = {}, admin = false }: { files?: Record<string, string>; admin?: boolean } = {},
+): Promise<ConfiguredDockgate> {
   const dir = await fs.mkdtemp('/tmp/dgg-cfg-');
   const file = path.join(dir, 'dockgate.yaml');
   await fs.writeFile(file, JSON.stringify(config, null, 2));
   for (const [name, text] of Object.entries(files)) await fs.writeFile(path.join(dir, name), text);
   try {
-    const dockgate = await startDockgate({ upstream, policy: null, extraArgs: ['--config', file] });
+    const dockgate = await startDockgate({ upstream, policy: null, admin, extraArgs: ['--config', file] });
     return {
       dockgate,
       dir,
