@@ -251,7 +251,8 @@ export class AdmissionGate implements RequestGate {
       await this.addLookups(input, route, object);
       const refusal = ownership ? await ownership.check(route, input, object) : null;
       if (refusal) {
-        this.opts.log.info({ uid: input.uid, kind: route.kind, operation: route.operation, target: route.target, status: refusal.status }, 'refused by ownership');
+        // The decision line records the refusal; this says that ownership (not the daemon) answered.
+        this.opts.log.debug({ decision: input.uid, status: refusal.status }, 'refused by ownership');
         return refuse(refusal.status, refusal.message);
       }
     } catch (err) {

@@ -237,15 +237,39 @@ describe('ownership: two tenants on one daemon', () => {
       expect((await atDaemon('GET', `/containers/${stopped.a}/json`)).status).toBe(404);
       expect((await atDaemon('GET', `/containers/${stopped.b}/json`)).status).toBe(200);
       expect((await atDaemon('GET', `/containers/${b.box}/json`)).status).toBe(200);
+      // Unused named volumes of both: only the caller's go. (The test daemon speaks API 1.41,
+      // where prune takes named volumes without --all.)
+      await ok(as('team-a', ['volume', 'create', ...LABEL_ARGS, stopped.a]));
+      await ok(as('team-b', ['volume', 'create', ...LABEL_ARGS, stopped.b]));
+      await ok(as('team-a', ['volume', 'prune', '-f']));
+      expect((await atDaemon('GET', `/volumes/${stopped.a}`)).status).toBe(404);
+      expect((await atDaemon('GET', `/volumes/${stopped.b}`)).status).toBe(200);
+      expect((await atDaemon('GET', `/volumes/${a.vol}`)).status).toBe(200);
     } finally {
       await atDaemon('DELETE', `/containers/${stopped.b}?force=1`);
+      await atDaemon('DELETE', `/volumes/${stopped.b}`);
     }
   });
 
-  test('builder prune cannot be scoped: refused', async () => {
+  test('builder prune cannot be scoped: refused; system prune prunes the rest of one\'s own first', async () => {
     const r = await as('team-a', ['builder', 'prune', '-f'], { env: { DOCKER_BUILDKIT: '0' } });
     expect(r.code, describeResult(r)).not.toBe(0);
     expect(r.stderr).toContain('cannot be pruned per tenant');
+    const stopped = { a: uniqueName('dgt-a-sys'), b: uniqueName('dgt-b-sys') };
+    await ok(as('team-a', ['run', '--name', stopped.a, ...LABEL_ARGS, env().testImage, 'true']));
+    await ok(as('team-b', ['run', '--name', stopped.b, ...LABEL_ARGS, env().testImage, 'true']));
+    try {
+      // The CLI prunes containers, networks and images, then the build cache: that one is refused.
+      const sys = await as('team-a', ['system', 'prune', '-f']);
+      expect(sys.code, describeResult(sys)).toBe(1);
+      expect(sys.stdout).toContain('Deleted Containers:');
+      expect(sys.stderr).toContain('cannot be pruned per tenant');
+      expect((await atDaemon('GET', `/containers/${stopped.a}/json`)).status).toBe(404);
+      expect((await atDaemon('GET', `/containers/${stopped.b}/json`)).status).toBe(200);
+    } finally {
+      await atDaemon('DELETE', `/containers/${stopped.a}?force=1`);
+      await atDaemon('DELETE', `/containers/${stopped.b}?force=1`);
+    }
   });
 
   test('a live event stream shows the caller\'s events as they happen, and none of the other\'s', async () => {
