@@ -10,6 +10,9 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          // A few unit tests compile wasm instances or the config schema (ajv) on first use: well
+          // under a second alone, several seconds on a loaded 2-core CI machine.
+          testTimeout: 30_000,
         },
       },
       {

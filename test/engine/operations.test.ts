@@ -8,7 +8,7 @@ import type { LogRecord } from '../support/dockgate.js';
 import { engineRequest } from '../support/engine-api.js';
 import { engineContext } from '../support/context.js';
 import { LABEL_ARGS, uniqueName, useDockgate } from '../support/fixtures.js';
-import { ensurePolicyBundle } from '../support/policy-bundle.js';
+import { ALLOW_ALL_BUNDLE, ensurePolicyBundle } from '../support/policy-bundle.js';
 import { scrape, sumOf } from '../support/prometheus.js';
 import { acceptedConnections } from '../support/unix-connections.js';
 import { CLI_ENTRY, nodeBinary } from '../support/repo.js';
@@ -305,6 +305,37 @@ describe('graceful shutdown', () => {
       await dockgate.stop();
       await engineRequest(dockerSocket, 'DELETE', `/containers/${name}?force=1`);
       await engineRequest(dockerSocket, 'DELETE', `/containers/${created}?force=1`);
+    }
+  });
+});
+
+describe('policy reload metrics', () => {
+  test('a rejected bundle counts as a failure; a new one as a success with its revision', async () => {
+    const { dockerHost } = engineContext();
+    const bundle = path.join(work, 'reloaded.tar.gz');
+    await fs.copyFile(DENY_PRIVILEGED_BUNDLE, bundle);
+    const dockgate = await startDockgate({ upstream: dockerHost, policy: bundle, admin: true });
+    const admin = dockgate.adminSocket!;
+    const until = async (what: string, pred: (m: Awaited<ReturnType<typeof scrape>>) => boolean) => {
+      for (const deadline = Date.now() + 15_000; ; ) {
+        if (pred(await scrape(admin))) return;
+        if (Date.now() > deadline) throw new Error(`metrics never showed ${what}:\n${dockgate.logs().slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    try {
+      await until('the startup activation', (m) => sumOf(m, 'dockgate_policy_reloads_total', { result: 'success' }) === 1);
+      await fs.writeFile(bundle, 'not a bundle');
+      await until('a failed reload', (m) => sumOf(m, 'dockgate_policy_reloads_total', { result: 'failure' }) === 1);
+      const first = (await scrape(admin)).filter((s) => s.name === 'dockgate_policy_info');
+      await fs.copyFile(ALLOW_ALL_BUNDLE, bundle);
+      await until('the new activation', (m) => sumOf(m, 'dockgate_policy_reloads_total', { result: 'success' }) === 2);
+      const info = (await scrape(admin)).filter((s) => s.name === 'dockgate_policy_info');
+      expect(info).toHaveLength(1);
+      expect(info[0]!.value).toBe(1);
+      expect(info[0]!.labels.revision).not.toBe(first[0]!.labels.revision);
+    } finally {
+      await dockgate.stop();
     }
   });
 });

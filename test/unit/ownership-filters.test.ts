@@ -5,7 +5,9 @@ import { describe, expect, test } from 'vitest';
 import { ConfigError, loadConfigFile } from '../../src/config/config.js';
 import { FilterError, parseFilters, withLabelFilter } from '../../src/admission/filters.js';
 import { ownEventsFilter } from '../../src/admission/event-filter.js';
+import { LookupError } from '../../src/admission/lookup.js';
 import { notFound, Ownership, ownerOf } from '../../src/admission/ownership.js';
+import type { PolicyInput } from '../../src/policy/contract.js';
 import { replaceQueryParam } from '../../src/admission/query-rewrite.js';
 import { classify, canonicalTarget } from '../../src/http/classify.js';
 import { parseQuery } from '../../src/http/query.js';
@@ -184,5 +186,60 @@ describe('ownEventsFilter', () => {
   test('a last message without its newline is judged too', async () => {
     expect(await run([`${ev('other', 'x')}\n${ev('me', 'y')}`])).toBe(ev('me', 'y'));
     expect(await run([ev('other', 'x')])).toBe('');
+  });
+});
+
+describe('Ownership.check (lookups answered by a stub daemon)', () => {
+  const route = (method: string, url: string) => {
+    const c = classify(method, url);
+    if (!c.ok) throw new Error(c.message);
+    return c.route;
+  };
+  const own = (owner: string) => ({ Id: 'c1', Name: '/web', Config: { Labels: { 'dockgate.owner': owner } } });
+  const daemon = (answers: Record<string, { status: number; body: unknown }>) => ({
+    getJson: (p: string) => {
+      const a = answers[p];
+      return a ? Promise.resolve(a) : Promise.reject(new Error(`connect ENOENT (asked ${p})`));
+    },
+  });
+  const input = (extra: Partial<PolicyInput> = {}): PolicyInput => ({
+    uid: 'u', kind: 'x', operation: 'x', request: { method: 'GET', path: '/', query: {} },
+    userInfo: { username: 'team-a', groups: [], listener: 'l', authenticatedBy: 'unix' }, dryRun: false, ...extra,
+  });
+
+  test('an exec is judged by its container; a failed container lookup throws (the gate denies)', async () => {
+    const exec = { ID: 'e1', ContainerID: 'c1' };
+    const ok = new Ownership({ upstream: daemon({ '/containers/c1/json': { status: 200, body: own('team-a') } }), label: 'dockgate.owner', owner: 'team-a' });
+    expect(await ok.check(route('POST', '/exec/e1/resize?h=1&w=1'), input({ oldObject: exec }), undefined)).toBeNull();
+    const theirs = new Ownership({ upstream: daemon({ '/containers/c1/json': { status: 200, body: own('team-b') } }), label: 'dockgate.owner', owner: 'team-a' });
+    expect(await theirs.check(route('POST', '/exec/e1/resize?h=1&w=1'), input({ oldObject: exec }), undefined)).toEqual(notFound('exec', 'e1'));
+    const broken = new Ownership({ upstream: daemon({ '/containers/c1/json': { status: 500, body: { message: 'boom' } } }), label: 'dockgate.owner', owner: 'team-a' });
+    await expect(broken.check(route('POST', '/exec/e1/resize?h=1&w=1'), input({ oldObject: exec }), undefined)).rejects.toThrow(LookupError);
+    const down = new Ownership({ upstream: daemon({}), label: 'dockgate.owner', owner: 'team-a' });
+    await expect(down.check(route('POST', '/commit?container=web'), input(), {})).rejects.toThrow(LookupError);
+  });
+
+  test('a missing target goes on to the daemon; an unlabelled one is nobody\'s', async () => {
+    const o = new Ownership({ upstream: daemon({}), label: 'dockgate.owner', owner: 'team-a' });
+    expect(await o.check(route('POST', '/containers/web/stop'), input(), undefined)).toBeNull();
+    expect(await o.check(route('POST', '/containers/web/kill'), input({ oldObject: { Config: { Labels: {} } } }), undefined)).toEqual(notFound('container', 'web', 'kill'));
+  });
+
+  test('an owner without a name owns nothing', async () => {
+    const o = new Ownership({ upstream: daemon({}), label: 'dockgate.owner', owner: '' });
+    expect(await o.check(route('GET', '/volumes/v'), input({ oldObject: { Labels: {} } }), undefined)).toEqual(notFound('volume', 'v'));
+  });
+
+  test('a create under a name someone else holds is a conflict; an id-prefix match is not', async () => {
+    const o = new Ownership({
+      upstream: daemon({
+        '/volumes/data': { status: 200, body: { Name: 'data', Labels: { 'dockgate.owner': 'team-b' } } },
+        '/networks/abc': { status: 200, body: { Name: 'abcdef-net', Id: 'abc123', Labels: { 'dockgate.owner': 'team-b' } } },
+      }),
+      label: 'dockgate.owner',
+      owner: 'team-a',
+    });
+    expect((await o.check(route('POST', '/volumes/create'), input(), { Name: 'data' }))?.status).toBe(409);
+    expect(await o.check(route('POST', '/networks/create'), input(), { Name: 'abc' })).toBeNull();
   });
 });
