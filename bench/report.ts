@@ -3,6 +3,9 @@
 import type { MachineInfo, PolicyChoice } from './environment.js';
 import { fmt, fmtRatio, type Section, type TargetCheck } from './figures.js';
 import type { Spread } from './stats.js';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT } from './repo.js';
 
 export interface RunFacts {
   date: Date;
@@ -87,6 +90,15 @@ export function renderSummary(facts: RunFacts, outcomes: SectionOutcome[], repor
   ].join('\n');
 }
 
+// What the profiles showed for each missed target and what was changed: written by hand in
+// bench/FINDINGS.md (it explains measurements, so it cannot be generated) and carried into the report.
+const FINDINGS = path.join(REPO_ROOT, 'bench', 'FINDINGS.md');
+
+function findings(): string[] {
+  if (!existsSync(FINDINGS)) return [];
+  return [readFileSync(FINDINGS, 'utf8').trimEnd(), ''];
+}
+
 export function renderReport(facts: RunFacts, outcomes: SectionOutcome[]): string {
   const out: string[] = [
     '# dockgate benchmark results',
@@ -99,6 +111,7 @@ export function renderReport(facts: RunFacts, outcomes: SectionOutcome[]): strin
     '',
     ...targetRows(outcomes),
     '',
+    ...findings(),
   ];
   for (const o of outcomes) {
     out.push(`## ${o.section?.title ?? o.title}`, '');
