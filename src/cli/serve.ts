@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import type https from 'node:https';
 import { isTcpListener, type DockgateConfig, type ListenerConfig, type UnixListenerConfig } from '../config/config.js';
-import { limitConnections } from '../listener/connection-limit.js';
+import { limitConnections, type RefusedConnection } from '../listener/connection-limit.js';
 import { certificateIdentity, listenTcp, logRefusedHandshakes, mutualTlsOptions } from '../listener/tls-listener.js';
 import { ListenerError, listenUnix } from '../listener/unix-socket.js';
 import { createLoggerFor, type Logger } from '../log/logger.js';
@@ -44,7 +44,6 @@ interface Started {
 async function startUnix(l: UnixListenerConfig, proxy: ProxyServer, log: Logger, upstream: string): Promise<Started> {
   const uid = resolveId(l.unix.owner, 'passwd');
   const gid = resolveId(l.unix.group, 'group');
-  limitConnections(proxy.server, l.maxConnections, log);
   const bound = await listenUnix(proxy.server, {
     path: l.unix.path,
     mode: l.unix.mode,
@@ -93,10 +92,11 @@ export async function serve(config: DockgateConfig): Promise<number> {
     const listenerLog = log.child({ listener: l.name });
     const headersTimeoutMs = l.headersTimeoutSeconds * 1000;
     const tcp = isTcpListener(l);
+    const refused = metrics ? (reason: RefusedConnection) => metrics.connectionRefused(l.name, reason) : undefined;
     const gate = new AdmissionGate({
       upstream,
       evaluator: () => store.current(),
-      identity: tcp ? certificateIdentity(l, listenerLog) : unixIdentity(l),
+      identity: tcp ? certificateIdentity(l, listenerLog, refused) : unixIdentity(l),
       log: listenerLog,
       listenerName: l.name,
       mode: config.mode,
@@ -115,9 +115,9 @@ export async function serve(config: DockgateConfig): Promise<number> {
       ...(metrics ? { metrics } : {}),
       ...(tcp ? { tls: mutualTlsOptions(l, headersTimeoutMs) } : {}),
     });
+    limitConnections(proxy.server, l.maxConnections, listenerLog, refused);
     if (!tcp) return startUnix(l, proxy, listenerLog, config.upstream);
-    logRefusedHandshakes(proxy.server as https.Server, listenerLog);
-    limitConnections(proxy.server, l.maxConnections, listenerLog);
+    logRefusedHandshakes(proxy.server as https.Server, listenerLog, refused);
     const address = await listenTcp(proxy.server, l);
     listenerLog.info({ address, upstream: config.upstream, maxConnections: l.maxConnections }, `dockgate listening with mutual TLS; use DOCKER_HOST=tcp://${address} DOCKER_TLS_VERIFY=1`);
     return { proxy, close: async () => undefined };

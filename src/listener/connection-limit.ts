@@ -7,16 +7,25 @@ import { throttledWarning } from '../log/throttled.js';
 // other listeners keep accepting. Node closes a connection over the cap right on accept
 // (net.Server.maxConnections) and emits 'drop', which we log (throttled) and count.
 
+/** Why a listener closed a connection before judging anything (a metrics label: a fixed set). */
+export type RefusedConnection = 'maxConnections' | 'tls_handshake' | 'unmapped_certificate';
+
+/** Counts refused connections; DockgateMetrics implements it. */
+export interface ConnectionStats {
+  connectionRefused(listener: string, reason: RefusedConnection): void;
+}
+
 export interface ConnectionLimit {
   /** Connections closed on accept because the listener was full. */
   readonly dropped: number;
 }
 
-export function limitConnections(server: net.Server, maxConnections: number | undefined, log: Logger): ConnectionLimit {
+export function limitConnections(server: net.Server, maxConnections: number | undefined, log: Logger, count?: (reason: RefusedConnection) => void): ConnectionLimit {
   if (maxConnections === undefined) return { dropped: 0 };
   server.maxConnections = maxConnections;
   const warn = throttledWarning(log, 'connection refused: the listener is at maxConnections');
   server.on('drop', (data?: net.DropArgument) => {
+    count?.('maxConnections');
     warn({ reason: 'maxConnections', maxConnections, ...(data?.remoteAddress ? { remoteAddress: data.remoteAddress, remotePort: data.remotePort } : {}) });
   });
   return {

@@ -5,6 +5,7 @@ import type { TcpListenerConfig } from '../config/config.js';
 import type { ConnectionIdentity } from '../admission/gate.js';
 import type { Logger } from '../log/logger.js';
 import { throttledWarning } from '../log/throttled.js';
+import type { RefusedConnection } from './connection-limit.js';
 import { ListenerError } from './unix-socket.js';
 import { certificateFacts, mapIdentity } from './identity-map.js';
 
@@ -43,9 +44,10 @@ export function mutualTlsOptions(l: TcpListenerConfig, handshakeTimeoutMs: numbe
 }
 
 /** Logs (throttled) refused handshakes: no certificate, one from another CA, garbage. */
-export function logRefusedHandshakes(server: tls.Server, log: Logger): void {
+export function logRefusedHandshakes(server: tls.Server, log: Logger, count?: (reason: RefusedConnection) => void): void {
   const refused = throttledWarning(log, 'TLS handshake refused');
   server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+    count?.('tls_handshake');
     refused({ reason: err.code ?? err.message, remoteAddress: socket.remoteAddress });
     socket.destroy();
   });
@@ -55,9 +57,13 @@ export function logRefusedHandshakes(server: tls.Server, log: Logger): void {
  * The identity of each connection, from its verified client certificate, decided on its first
  * request and kept for the connection's life (a renegotiation cannot change it).
  */
-export function certificateIdentity(l: TcpListenerConfig, log: Logger): ConnectionIdentity {
+export function certificateIdentity(l: TcpListenerConfig, log: Logger, count?: (reason: RefusedConnection) => void): ConnectionIdentity {
   const decided = new WeakMap<net.Socket, ReturnType<ConnectionIdentity>>();
-  const unmapped = throttledWarning(log, 'connection refused: the client certificate maps to no identity');
+  const warn = throttledWarning(log, 'connection refused: the client certificate maps to no identity');
+  const unmapped = (fields: Record<string, unknown>) => {
+    count?.('unmapped_certificate');
+    warn(fields);
+  };
   const refuse = (message: string) => ({ ok: false as const, message: `dockgate: connection refused: ${message}` });
 
   function decide(socket: tls.TLSSocket): ReturnType<ConnectionIdentity> {

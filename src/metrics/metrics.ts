@@ -10,13 +10,14 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DecisionLine } from '../audit/decision-log.js';
 import type { DecisionLogStats } from '../decision-log/decision-logger.js';
+import type { ConnectionStats, RefusedConnection } from '../listener/connection-limit.js';
 import type { PolicyStats } from '../policy/policy-store.js';
 
 // Admission runs in-process in tens of microseconds; lookups make it milliseconds.
 const DECISION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 const UPSTREAM_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-export class DockgateMetrics implements PolicyStats, DecisionLogStats {
+export class DockgateMetrics implements PolicyStats, DecisionLogStats, ConnectionStats {
   readonly registry = new Registry();
   private readonly decisions: Counter<'listener' | 'kind' | 'operation' | 'result'>;
   private readonly violations: Counter<'listener' | 'user' | 'rule' | 'action' | 'result'>;
@@ -28,6 +29,7 @@ export class DockgateMetrics implements PolicyStats, DecisionLogStats {
   private readonly policyInfo: Gauge<'revision'>;
   private readonly policyActivated: Gauge;
   private readonly decisionLogDroppedTotal: Counter<'sink'>;
+  private readonly connectionsRefused: Counter<'listener' | 'reason'>;
   private readonly evaluationsStopped: Counter<'reason'>;
   private poolWorkers: () => number = () => 0;
 
@@ -68,6 +70,12 @@ export class DockgateMetrics implements PolicyStats, DecisionLogStats {
       name: 'dockgate_decision_log_dropped_total',
       help: 'Decision-log events dropped (buffer full or a failed write), by sink.',
       labelNames: ['sink'],
+      registers,
+    });
+    this.connectionsRefused = new Counter({
+      name: 'dockgate_connections_refused_total',
+      help: 'Connections a listener closed before judging anything: maxConnections (listener full), tls_handshake (no or untrusted client certificate, handshake deadline), unmapped_certificate (no identityFrom rule matches).',
+      labelNames: ['listener', 'reason'],
       registers,
     });
     this.evaluationsStopped = new Counter({
@@ -135,6 +143,10 @@ export class DockgateMetrics implements PolicyStats, DecisionLogStats {
   policyReloadFailed(_reason: string): void {
     // The reason is logged; as a label it would be unbounded.
     this.reloads.inc({ result: 'failure' });
+  }
+
+  connectionRefused(listener: string, reason: RefusedConnection): void {
+    this.connectionsRefused.inc({ listener, reason });
   }
 
   /** The decision pool's counters (src/admission/decision-pool.ts). */

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { engineContext } from '../support/context.js';
 import { describeResult, runCommand, runDocker } from '../support/docker-cli.js';
 import { startDockgateWithConfig, type ConfiguredDockgate } from '../support/dockgate.js';
+import { scrape, sumOf } from '../support/prometheus.js';
 import { REPO_ROOT } from '../support/repo.js';
 import { createPki, type ClientCert } from '../support/tls-pki.js';
 
@@ -39,6 +40,7 @@ beforeAll(async () => {
     policy: WHOAMI_BUNDLE,
     config: (dir) => ({
       upstream: ctx.dockerHost,
+      admin: `unix://${path.join(dir, 'admin.sock')}`,
       listeners: [
         {
           name: 'tls',
@@ -172,6 +174,10 @@ describe('mutual-TLS listener', () => {
     expect(r.stderr).toMatch(/connection refused: the client certificate \(.*CN=carol.*\) maps to no identity on listener tls/);
     expect(r.stderr).not.toMatch(/whoami/);
     await dockgate.waitForLog(/CN=carol.*"msg":"connection refused: the client certificate maps to no identity"/);
+    // Counted by reason: carol here, the certificate-less client and mallory in the handshake.
+    const metrics = await scrape(path.join(dockgate.dir, 'admin.sock'));
+    expect(sumOf(metrics, 'dockgate_connections_refused_total', { listener: 'tls', reason: 'unmapped_certificate' })).toBeGreaterThanOrEqual(1);
+    expect(sumOf(metrics, 'dockgate_connections_refused_total', { listener: 'tls', reason: 'tls_handshake' })).toBeGreaterThanOrEqual(2);
   });
 
   test('a unix listener next to it keeps its own fixed identity', async () => {

@@ -6,6 +6,7 @@ import { engineContext } from '../support/context.js';
 import { describeResult, runDocker } from '../support/docker-cli.js';
 import { startDockgateWithConfig, type ConfiguredDockgate } from '../support/dockgate.js';
 import { describeExchange, sendRaw } from '../support/raw-http.js';
+import { scrape, sumOf } from '../support/prometheus.js';
 import { createPki, type ClientCert } from '../support/tls-pki.js';
 import { LABEL_ARGS } from '../support/fixtures.js';
 
@@ -27,6 +28,7 @@ beforeAll(async () => {
   dockgate = await startDockgateWithConfig({
     config: (dir) => ({
       upstream: ctx.dockerHost,
+      admin: `unix://${path.join(dir, 'admin.sock')}`,
       listeners: [
         { name: 'tenant-a', unix: { path: path.join(dir, 'a.sock') }, identity: { username: 'tenant-a' }, maxConnections: FLOOD_LIMIT },
         { name: 'slow', unix: { path: path.join(dir, 'slow.sock') }, identity: { username: 'slow' }, headersTimeoutSeconds: 1 },
@@ -82,6 +84,10 @@ describe('per-listener connection limits', () => {
       expect(extra.responses, describeExchange(PING, extra)).toHaveLength(0);
       expect(extra.closed).toBe(true);
       await dockgate.waitForLog(/"listener":"tenant-a".*"reason":"maxConnections".*"msg":"connection refused: the listener is at maxConnections"/);
+      // Counted for the flooding listener only.
+      const metrics = await scrape(path.join(dockgate.dir, 'admin.sock'));
+      expect(sumOf(metrics, 'dockgate_connections_refused_total', { listener: 'tenant-a', reason: 'maxConnections' })).toBeGreaterThanOrEqual(1);
+      expect(sumOf(metrics, 'dockgate_connections_refused_total', { listener: 'tenant-b' })).toBe(0);
 
       // Tenant B, on its own listener, runs a container (create, attach, start, wait) and lists.
       const run = await tenantBDocker(['run', '--rm', ...LABEL_ARGS, engineContext().testImage, 'echo', 'fair-share']);
@@ -183,6 +189,7 @@ describe('slowloris', () => {
       }, 60_000).unref();
     });
     expect(closed).toBe(true);
+    expect(sumOf(await scrape(path.join(dockgate.dir, 'admin.sock')), 'dockgate_connections_refused_total', { listener: 'tenant-b', reason: 'tls_handshake' })).toBe(1);
     const ps = await tenantBDocker(['ps']);
     expect(ps.code, describeResult(ps)).toBe(0);
   });

@@ -212,9 +212,11 @@ export async function startDockgateWithConfig(opts: ConfiguredDockgateOptions): 
   const policy = opts.policy === undefined ? ALLOW_ALL_BUNDLE : opts.policy;
   const args = ['--config', file, ...(policy === null ? [] : ['--policy', policy]), ...(opts.extraArgs ?? [])];
   let listeners: Record<string, ListenerAddress> = {};
+  // An admin listener on a unix socket (config `admin: unix://…`) is waited for too.
+  const admin = typeof config.admin === 'string' && config.admin.startsWith('unix://') ? config.admin.slice('unix://'.length) : undefined;
   const proc = await launch(args, dir, opts, async (logs) => {
     listeners = listeningLines(logs);
-    return wanted.every((n) => listeners[n] !== undefined);
+    return wanted.every((n) => listeners[n] !== undefined) && (admin === undefined || (existsSync(admin) && (await connects(admin))));
   });
   return { ...proc, listeners, dir };
 }
