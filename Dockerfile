@@ -48,6 +48,10 @@ COPY config/dockgate.schema.json ./config/dockgate.schema.json
 RUN chmod 0755 dist/cli/main.js && ln -s /app/dist/cli/main.js /usr/local/bin/dockgate
 COPY deploy/container/dockgate.yaml /etc/dockgate/dockgate.yaml
 VOLUME ["/etc/dockgate"]
+# /healthz of the admin listener, which the shipped configs put on the container's loopback
+# (`admin: 127.0.0.1:9323`); a config of your own needs the same line. No curl in the image: Node.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9323/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 USER 10001:10001
 ENTRYPOINT ["dockgate", "serve"]
 CMD ["--config", "/etc/dockgate/dockgate.yaml"]

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isTcpListener, loadConfigFile } from '../../src/config/config.js';
 import { describeResult, runCommand } from '../support/docker-cli.js';
-import { REPO_ROOT } from '../support/repo.js';
+import { CLI_ENTRY, REPO_ROOT, nodeBinary } from '../support/repo.js';
 
 // The shared-host deployment (deploy/systemd): the unit passes `systemd-analyze verify` as it
 // would be installed, its sandbox stays tight, and the example config fits the unit.
@@ -81,5 +81,18 @@ describe('systemd unit (deploy/systemd)', () => {
     // The unit reaches the daemon through the docker group, at the socket the config names.
     expect(await unitValues(UNIT, 'SupplementaryGroups')).toEqual(['docker']);
     expect(config.upstream).toBe('unix:///run/docker.sock');
+  });
+});
+
+describe('example configurations', () => {
+  // The container's is also checked inside the image, and the sidecar's served by it (deploy.test.ts).
+  test.each([
+    'deploy/systemd/dockgate.yaml',
+    'deploy/container/dockgate.yaml',
+    'deploy/compose/config/dockgate.yaml',
+  ])('%s passes `dockgate check-config`', async (file) => {
+    const r = await runCommand(nodeBinary(), [CLI_ENTRY, 'check-config', path.join(REPO_ROOT, file)]);
+    expect(r.code, describeResult(r)).toBe(0);
+    expect(r.stdout).toMatch(/: valid /);
   });
 });

@@ -12,6 +12,9 @@ import { REPO_ROOT } from './repo.js';
 /** The runtime and build base the Dockerfile names. */
 export const NODE_BASE = 'node:24-bookworm-slim';
 
+/** The base of the Dockerfile's `bundles` stage (Go, to build the pinned opa). */
+export const GO_BASE = 'golang:1.26-bookworm';
+
 /** The image the tests build from the repository's Dockerfile. */
 export const DOCKGATE_IMAGE = 'dockgate-test/dockgate:latest';
 
@@ -109,6 +112,47 @@ export async function importNodeBase(host: string): Promise<void> {
   });
 }
 
+/** Copies host binaries (with the shared libraries they load) into `root` at the same paths. */
+async function copyBinaries(root: string, binaries: string[]): Promise<void> {
+  const files = new Set<string>();
+  for (const b of binaries) {
+    files.add(b);
+    for (const lib of await sharedLibraries(b)) files.add(lib);
+  }
+  for (const f of files) {
+    const dest = path.join(root, f);
+    await fs.mkdir(path.dirname(dest), { recursive: true });
+    await fs.copyFile(realpathSync(f), dest);
+    await fs.chmod(dest, 0o755);
+  }
+}
+
+/**
+ * GO_BASE stand-in: busybox, this machine's Go toolchain in /usr/local/go, bash (the policy
+ * scripts are bash), and the CA bundle for the Go module proxy. Go fetches opa's modules itself.
+ */
+export async function importGoBase(host: string): Promise<void> {
+  if (await imageExists(host, GO_BASE)) return;
+  const goroot = (await runCommand('go', ['env', 'GOROOT'], { timeoutMs: 30_000 })).stdout.trim();
+  if (!goroot || !existsSync(path.join(goroot, 'bin', 'go'))) throw new Error('no Go toolchain found (go env GOROOT)');
+  const changes = ['ENV GOPATH=/go', 'ENV PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'WORKDIR /go'];
+  await importFromScratch(host, GO_BASE, changes, async (root) => {
+    for (const d of ['bin', 'sbin', 'lib', 'lib64']) {
+      await fs.mkdir(path.join(root, 'usr', d), { recursive: true });
+      await fs.symlink(`usr/${d}`, path.join(root, d));
+    }
+    await writeBusyboxRootfs(root, 'usr/bin');
+    await fs.rm(path.join(root, 'usr', 'bin', 'bash'), { force: true });
+    await copyBinaries(root, ['/usr/bin/bash']);
+    if (existsSync(CA_BUNDLE)) {
+      await fs.mkdir(path.join(root, path.dirname(CA_BUNDLE)), { recursive: true });
+      await fs.copyFile(CA_BUNDLE, path.join(root, CA_BUNDLE));
+    }
+    await fs.cp(goroot, path.join(root, 'usr', 'local', 'go'), { recursive: true, verbatimSymlinks: true });
+    await fs.mkdir(path.join(root, 'go'));
+  });
+}
+
 /** RUNNER_IMAGE: busybox and the static docker CLI in /usr/local/bin. */
 export async function importRunnerImage(host: string): Promise<void> {
   if (await imageExists(host, RUNNER_IMAGE)) return;
@@ -122,16 +166,18 @@ export async function importRunnerImage(host: string): Promise<void> {
 }
 
 /**
- * Builds DOCKGATE_IMAGE from the repository's Dockerfile with the classic builder (what dockerd
- * 20.10 has without buildx), target prebuilt-policy: the committed bundle, which CI checks
- * rebuilds byte for byte, instead of building opa from source in the image. Host networking lets
- * `npm ci` reach the registry from a daemon that has no bridge. Layers are cached by the daemon.
+ * Builds the repository's Dockerfile with the classic builder (what dockerd 20.10 has without
+ * buildx). Default target prebuilt-policy: the committed bundle, which CI checks rebuilds byte for
+ * byte, instead of building opa from source in the image (minutes); `runtime` (the Dockerfile's
+ * default) compiles it. Host networking lets `npm ci` and Go reach their registries from a daemon
+ * that has no bridge. Layers are cached by the daemon.
  */
-export async function buildDockgateImage(host: string): Promise<void> {
+export async function buildDockgateImage(host: string, { target = 'prebuilt-policy', tag = DOCKGATE_IMAGE } = {}): Promise<void> {
   await importNodeBase(host);
-  const r = await runDocker(host, ['build', '--network', 'host', '--target', 'prebuilt-policy', '-t', DOCKGATE_IMAGE, REPO_ROOT], {
+  if (target === 'runtime') await importGoBase(host);
+  const r = await runDocker(host, ['build', '--network', 'host', '--target', target, '-t', tag, REPO_ROOT], {
     env: { DOCKER_BUILDKIT: '0' },
-    timeoutMs: 300_000,
+    timeoutMs: target === 'runtime' ? 1_200_000 : 300_000,
   });
   if (r.code !== 0) throw new Error(`docker build of ${REPO_ROOT}/Dockerfile failed: ${describeResult(r)}`);
 }
