@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { startBundleServer, signBundle, type SigningKey, type TestBundleServer } from '../support/bundle-server.js';
 import { engineContext } from '../support/context.js';
 import { engineRequest } from '../support/engine-api.js';
@@ -11,6 +11,7 @@ import {
   DENY_PRIVILEGED_BUNDLE,
   policyInForce,
   startWithConfig,
+  stopAfterTests,
   waitForAnswer,
   type ConfiguredDockgate,
 } from '../support/policy-distribution.js';
@@ -40,15 +41,7 @@ beforeAll(async () => {
   allowAll = await fs.readFile(ALLOW_ALL_BUNDLE);
   denyPrivileged = await fs.readFile(DENY_PRIVILEGED_BUNDLE);
 });
-afterEach((t) => {
-  if (t.task.result?.state === 'fail') for (const r of running) if (r.gate) console.log(`--- dockgate log:\n${r.gate.dockgate.logs().slice(-6000)}`);
-});
-afterAll(async () => {
-  for (const r of running.reverse()) {
-    await r.gate?.stop();
-    await r.server?.close();
-  }
-});
+stopAfterTests(running);
 
 describe('bundle server', () => {
   test('polls with If-None-Match; 304 keeps the policy; a new ETag brings the new bundle', async () => {

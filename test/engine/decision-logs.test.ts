@@ -1,12 +1,12 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { engineContext } from '../support/context.js';
 import { startCollector, type DecisionCollector } from '../support/decision-collector.js';
 import { engineRequest } from '../support/engine-api.js';
 import { ensurePolicyBundle } from '../support/policy-bundle.js';
 import { scrape, sumOf } from '../support/prometheus.js';
-import { createBody, logLines, startWithConfig, waitForAnswer, type ConfiguredDockgate } from '../support/policy-distribution.js';
+import { createBody, logLines, startWithConfig, stopAfterTests, waitForAnswer, type ConfiguredDockgate } from '../support/policy-distribution.js';
 import { DENY_PRIVILEGED, DENY_PRIVILEGED_BUNDLE } from '../support/security.js';
 
 // Decision-log shipping in OPA's format: events POSTed as gzip JSON batches to a collector (a
@@ -33,15 +33,7 @@ const markerOf = (e: Record<string, unknown>) => ((e.input as { request?: { quer
 beforeAll(async () => {
   await ensurePolicyBundle(DENY_PRIVILEGED);
 });
-afterEach((t) => {
-  if (t.task.result?.state === 'fail') for (const r of running) if (r.gate) console.log(`--- dockgate log:\n${r.gate.dockgate.logs().slice(-6000)}`);
-});
-afterAll(async () => {
-  for (const r of running.reverse()) {
-    await r.gate?.stop();
-    await r.collector?.close();
-  }
-});
+stopAfterTests(running);
 
 describe('decision logs', () => {
   test('events reach the collector (gzip, OPA fields) and the file, with masked paths erased', async () => {

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { afterAll, afterEach } from 'vitest';
 import { startDockgate, type Dockgate } from './dockgate.js';
 import { engineRequest } from './engine-api.js';
 import { sleep } from './fixtures.js';
@@ -100,6 +101,31 @@ export function startLoad(socketPath: string, workers = 3): { stop(): Promise<Lo
       return result;
     },
   };
+}
+
+/** What one test started: a dockgate and/or the server it talks to (bundle server, log collector). */
+export interface StartedInTest {
+  gate?: ConfiguredDockgate;
+  server?: { close(): Promise<unknown> };
+  collector?: { close(): Promise<unknown> };
+}
+
+/**
+ * Registers the file's hooks for what its tests push into `running`: a failed test prints each
+ * dockgate's recent log; at the end, everything is stopped newest first (dockgate before its server).
+ */
+export function stopAfterTests(running: StartedInTest[]): void {
+  afterEach((t) => {
+    if (t.task.result?.state !== 'fail') return;
+    for (const r of running) if (r.gate) console.log(`--- dockgate log:\n${r.gate.dockgate.logs().slice(-6000)}`);
+  });
+  afterAll(async () => {
+    for (const r of [...running].reverse()) {
+      await r.gate?.stop();
+      await r.server?.close();
+      await r.collector?.close();
+    }
+  });
 }
 
 export interface ConfiguredDockgate {

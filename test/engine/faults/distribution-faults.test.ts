@@ -1,11 +1,11 @@
 import { promises as fs } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { startBundleServer, type TestBundleServer } from '../../support/bundle-server.js';
 import { engineContext } from '../../support/context.js';
 import { engineRequest } from '../../support/engine-api.js';
 import { sleep } from '../../support/fixtures.js';
 import { ensurePolicyBundle } from '../../support/policy-bundle.js';
-import { DENY_PRIVILEGED_BUNDLE, policyInForce, startWithConfig, type ConfiguredDockgate } from '../../support/policy-distribution.js';
+import { DENY_PRIVILEGED_BUNDLE, policyInForce, startWithConfig, stopAfterTests, type ConfiguredDockgate } from '../../support/policy-distribution.js';
 import { openFds } from '../../support/process-resources.js';
 import { DENY_PRIVILEGED } from '../../support/security.js';
 
@@ -20,15 +20,7 @@ beforeAll(async () => {
   await ensurePolicyBundle(DENY_PRIVILEGED);
   denyPrivileged = await fs.readFile(DENY_PRIVILEGED_BUNDLE);
 });
-afterEach((t) => {
-  if (t.task.result?.state === 'fail') for (const r of running) if (r.gate) console.log(`--- dockgate log:\n${r.gate.dockgate.logs().slice(-6000)}`);
-});
-afterAll(async () => {
-  for (const r of running.reverse()) {
-    await r.gate?.stop();
-    await r.server?.close();
-  }
-});
+stopAfterTests(running);
 
 const benignList = (socket: string) => engineRequest(socket, 'GET', '/v1.41/containers/json?all=1');
 
