@@ -7,19 +7,27 @@ export type FilterArgs = Record<string, Record<string, boolean>>;
 
 export class FilterError extends Error {}
 
-/** Parses a `filters` value the way dockerd's filters.FromJSON does (empty = no filters). */
-export function parseFilters(text: string | undefined): FilterArgs {
-  // No prototype: a filter named "__proto__" is just a name.
-  const args = Object.create(null) as FilterArgs;
-  if (text === undefined || text === '') return args;
+/**
+ * A query parameter that holds a JSON object (`filters`, a build's `labels`): empty or absent is
+ * an empty object; anything but an object is a FilterError naming the parameter.
+ */
+export function parseJsonObjectParam(text: string | undefined, what: string): Record<string, unknown> {
+  if (text === undefined || text === '') return {};
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new FilterError(`invalid filters JSON: ${(err as Error).message}`);
+    throw new FilterError(`invalid ${what} JSON: ${(err as Error).message}`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new FilterError('invalid filters: not a JSON object');
-  for (const [name, values] of Object.entries(raw)) {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new FilterError(`invalid ${what}: not a JSON object`);
+  return raw as Record<string, unknown>;
+}
+
+/** Parses a `filters` value the way dockerd's filters.FromJSON does (empty = no filters). */
+export function parseFilters(text: string | undefined): FilterArgs {
+  // No prototype: a filter named "__proto__" is just a name.
+  const args = Object.create(null) as FilterArgs;
+  for (const [name, values] of Object.entries(parseJsonObjectParam(text, 'filters'))) {
     const set = Object.create(null) as Record<string, boolean>;
     if (Array.isArray(values)) {
       for (const v of values) {

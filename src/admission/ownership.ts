@@ -3,7 +3,7 @@ import { firstValue } from '../http/query.js';
 import type { JsonObject, JsonValue, PolicyInput } from '../policy/contract.js';
 import type { Transform } from 'node:stream';
 import { ownEventsFilter } from './event-filter.js';
-import { FilterError, withLabelFilter } from './filters.js';
+import { FilterError, parseJsonObjectParam, withLabelFilter } from './filters.js';
 import { lookUp, type InspectClient } from './lookup.js';
 import { replaceQueryParam } from './query-rewrite.js';
 
@@ -303,15 +303,7 @@ function conflict(kind: 'container' | 'volume' | 'network', name: string): Refus
 // The `labels` of a build: a JSON object of strings (dockerd refuses anything else).
 function parseLabels(text: string | undefined): Record<string, string> {
   const labels = Object.create(null) as Record<string, string>;
-  if (text === undefined || text === '') return labels;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new FilterError(`invalid labels JSON: ${(err as Error).message}`);
-  }
-  if (!isObject(raw)) throw new FilterError('invalid labels: not a JSON object');
-  for (const [k, v] of Object.entries(raw)) {
+  for (const [k, v] of Object.entries(parseJsonObjectParam(text, 'labels'))) {
     if (typeof v !== 'string') throw new FilterError(`invalid labels: "${k}" must be a string`);
     labels[k] = v;
   }
