@@ -261,6 +261,10 @@ export class AdmissionGate implements RequestGate {
       return refuse(502, `dockgate: request refused: ${err.message}`);
     }
 
+    // Forward to the object that was judged: the caller's reference (a name or an ID prefix) could
+    // come to mean another object between the lookup and the daemon's own resolution.
+    route = pinTarget(route, input.oldObject);
+
     let admission;
     // One evaluator for the whole decision: a policy reload in between does not mix policies.
     const evaluator = this.opts.evaluator();
@@ -344,4 +348,23 @@ export class AdmissionGate implements RequestGate {
       }
     }
   }
+}
+
+// Where a kind's path holds the object's reference, and the inspect field with its full ID.
+const PINNED_KINDS: Record<string, { section: string; idField: string }> = {
+  container: { section: 'containers', idField: 'Id' },
+  network: { section: 'networks', idField: 'Id' },
+  exec: { section: 'exec', idField: 'ID' },
+};
+
+/** The route with its target reference replaced by the looked-up object's full ID. */
+export function pinTarget(route: ClassifiedRoute, old: JsonValue | undefined): ClassifiedRoute {
+  const pin = PINNED_KINDS[route.kind];
+  if (!pin || route.target === undefined || old === undefined || old === null || typeof old !== 'object' || Array.isArray(old)) return route;
+  const id = (old as Record<string, JsonValue>)[pin.idField];
+  if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id) || id === route.target) return route;
+  const parts = route.path.split('/');
+  if (parts[1] !== pin.section || parts[2] !== route.target) return route;
+  parts[2] = id;
+  return { ...route, path: parts.join('/') };
 }

@@ -160,8 +160,9 @@ export class Ownership {
       if (kind === 'exec') return this.checkExec(target, input.oldObject, route);
       if (kind === 'image') return this.checkImage(target, input.oldObject ?? null, operation);
       if (kind === 'container' || kind === 'volume' || kind === 'network') {
-        // A missing target goes on: the daemon answers its own 404.
-        if (input.oldObject !== undefined && !this.mine(kind, input.oldObject)) return notFound(kind, target, operation);
+        // A missing target is answered here with the daemon's own 404, like someone else's: sent
+        // on, the reference could meet another tenant's object created in the meantime.
+        if (input.oldObject === undefined || !this.mine(kind, input.oldObject)) return notFound(kind, target, operation);
         if (kind === 'network' && (operation === 'connect' || operation === 'disconnect') && isObject(object)) {
           const container = str(object.Container);
           if (container !== '') return this.checkExisting('container', container, route);

@@ -219,9 +219,9 @@ describe('Ownership.check (lookups answered by a stub daemon)', () => {
     await expect(down.check(route('POST', '/commit?container=web'), input(), {})).rejects.toThrow(LookupError);
   });
 
-  test('a missing target goes on to the daemon; an unlabelled one is nobody\'s', async () => {
+  test('a missing target answers the daemon\'s 404 here (not sent on); an unlabelled one is nobody\'s', async () => {
     const o = new Ownership({ upstream: daemon({}), label: 'dockgate.owner', owner: 'team-a' });
-    expect(await o.check(route('POST', '/containers/web/stop'), input(), undefined)).toBeNull();
+    expect(await o.check(route('POST', '/containers/web/stop'), input(), undefined)).toEqual(notFound('container', 'web', 'stop'));
     expect(await o.check(route('POST', '/containers/web/kill'), input({ oldObject: { Config: { Labels: {} } } }), undefined)).toEqual(notFound('container', 'web', 'kill'));
   });
 
