@@ -17,7 +17,7 @@ import { BodyError, readBody } from './body-reader.js';
 import { decideMemoized } from './decision-memo.js';
 import { denialMessage, type Admission, type AsyncEvaluate, type Evaluator } from './decide.js';
 import { canLookUp, LookupError, lookUp, type InspectClient } from './lookup.js';
-import { referencedVolumes } from './related.js';
+import { isObject, referencedVolumes } from './related.js';
 import { FilterError } from './filters.js';
 import { Ownership } from './ownership.js';
 import { framingProblem, hasBody, isEmptyBody } from './request-framing.js';
@@ -213,8 +213,6 @@ export class AdmissionGate implements RequestGate {
     if (this.opts.ownership) {
       if (userInfo.username === '') return refuse(403, 'dockgate: request refused: this listener keeps objects per owner and the caller has no username');
       ownership = new Ownership({ upstream: this.opts.upstream, label: this.opts.ownerLabel ?? DEFAULT_OWNER_LABEL, owner: userInfo.username });
-    }
-    if (ownership) {
       // Lists, prunes and events are scoped by the daemon itself: the owner label filter.
       let rawQuery: string | undefined;
       try {
@@ -294,7 +292,7 @@ export class AdmissionGate implements RequestGate {
 
     const unstamped = ownership?.stampProblem(route, admission.object);
     if (unstamped) {
-      this.opts.log.error({ uid: input.uid, kind: route.kind }, 'owner label missing after policy; request denied');
+      this.opts.log.error({ decision: input.uid, kind: route.kind }, 'owner label missing after policy; request denied');
       return refuse(500, unstamped);
     }
 
@@ -360,8 +358,8 @@ const PINNED_KINDS: Record<string, { section: string; idField: string }> = {
 /** The route with its target reference replaced by the looked-up object's full ID. */
 export function pinTarget(route: ClassifiedRoute, old: JsonValue | undefined): ClassifiedRoute {
   const pin = PINNED_KINDS[route.kind];
-  if (!pin || route.target === undefined || old === undefined || old === null || typeof old !== 'object' || Array.isArray(old)) return route;
-  const id = (old as Record<string, JsonValue>)[pin.idField];
+  if (!pin || route.target === undefined || !isObject(old)) return route;
+  const id = old[pin.idField];
   if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id) || id === route.target) return route;
   const parts = route.path.split('/');
   if (parts[1] !== pin.section || parts[2] !== route.target) return route;

@@ -5,6 +5,7 @@ import type { Transform } from 'node:stream';
 import { ownEventsFilter } from './event-filter.js';
 import { FilterError, parseJsonObjectParam, withLabelFilter } from './filters.js';
 import { lookUp, type InspectClient } from './lookup.js';
+import { isObject } from './related.js';
 import { replaceQueryParam } from './query-rewrite.js';
 
 // Ownership (tenant listeners): every object carries its creator in the owner label (stamped by
@@ -65,10 +66,6 @@ const LABELS_AT: Record<Kind, string[]> = {
   image: ['Config', 'Labels'],
 };
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
 }
@@ -98,10 +95,6 @@ const CONTAINER_MODES = ['NetworkMode', 'PidMode', 'IpcMode'];
 
 export class Ownership {
   constructor(private readonly opts: OwnershipOptions) {}
-
-  get label(): string {
-    return this.opts.label;
-  }
 
   private mine(kind: Kind, inspected: unknown): boolean {
     // An empty owner would own every unlabelled object.

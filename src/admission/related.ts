@@ -1,6 +1,7 @@
 import type { JsonObject, JsonValue } from '../policy/contract.js';
 
-function isObject(v: JsonValue | undefined): v is JsonObject {
+/** A JSON object (not null, not an array). */
+export function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
