@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile } from '../config/config.js';
 import { CONFIG_SCHEMA_PATH } from '../config/schema.js';
 import { loadPolicy } from '../policy/default-policy.js';
+import { policySelection } from '../policy/distribution.js';
 import { PolicyError } from '../policy/policy-error.js';
 
 export const CHECK_CONFIG_USAGE = `Usage:
@@ -41,8 +42,7 @@ export async function runCheckConfig(argv: string[]): Promise<number> {
     } else {
       const engine = await loadPolicy({
         ...(config.policy !== undefined ? { bundle: config.policy } : {}),
-        ...(config.policyEntrypoint !== undefined ? { entrypoint: config.policyEntrypoint } : {}),
-        ...(config.bundleSigning !== undefined ? { verification: config.bundleSigning } : {}),
+        ...policySelection(config),
       });
       policy = `${config.policy ?? 'embedded'}, entrypoint ${engine.entrypoint}`;
     }

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { LevelWithSilent } from 'pino';
-import { defaultConfig, isTcpListener, loadConfigFile, type DockgateConfig, type Identity, type UnixListenerConfig } from '../config/config.js';
+import { defaultConfig, isTcpListener, loadConfigFile, unixIdentity, type DockgateConfig, type Identity } from '../config/config.js';
 import { createLogger } from '../log/logger.js';
 import type { PolicyUserInfo } from '../policy/contract.js';
 import { loadPolicy } from '../policy/default-policy.js';
@@ -62,12 +62,12 @@ function identityFor(config: DockgateConfig, listenerName: string | undefined, g
   if (tls && given === undefined) {
     throw new UsageError(`listener ${listener.name} takes its callers' identity from their client certificates: give --identity USER[:GROUP,…]`);
   }
-  const identity = given ?? (listener as UnixListenerConfig).identity;
+  if (!tls) return { ...unixIdentity(listener), ...(given ?? {}) };
   return {
-    username: identity.username,
-    groups: identity.groups,
+    username: given!.username,
+    groups: given!.groups,
     listener: listener.name,
-    authenticatedBy: tls ? 'tls' : 'unix',
+    authenticatedBy: 'tls',
     ...(listener.profile !== undefined ? { profile: listener.profile } : {}),
   };
 }

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import type https from 'node:https';
-import { isTcpListener, type DockgateConfig, type ListenerConfig, type UnixListenerConfig } from '../config/config.js';
+import { isTcpListener, unixIdentity, type DockgateConfig, type ListenerConfig, type UnixListenerConfig } from '../config/config.js';
 import { limitConnections, type RefusedConnection } from '../listener/connection-limit.js';
 import { certificateIdentity, listenTcp, logRefusedHandshakes, mutualTlsOptions } from '../listener/tls-listener.js';
 import { ListenerError, listenUnix } from '../listener/unix-socket.js';
@@ -13,7 +13,7 @@ import { AdmissionGate } from '../admission/gate.js';
 import { DockgateMetrics } from '../metrics/metrics.js';
 import type { DecisionLine } from '../audit/decision-log.js';
 import { DecisionLogger } from '../decision-log/decision-logger.js';
-import type { PolicyInput, PolicyUserInfo } from '../policy/contract.js';
+import type { PolicyInput } from '../policy/contract.js';
 import { startPolicyDistribution } from '../policy/distribution.js';
 import { packageVersion } from './version.js';
 import { createProxyServer, type ProxyServer } from '../proxy/server.js';
@@ -52,16 +52,6 @@ async function startUnix(l: UnixListenerConfig, proxy: ProxyServer, log: Logger,
   });
   log.info({ socket: l.unix.path, upstream, maxConnections: l.maxConnections }, `dockgate listening; use DOCKER_HOST=unix://${l.unix.path}`);
   return { proxy, close: () => bound.remove() };
-}
-
-function unixIdentity(l: UnixListenerConfig): PolicyUserInfo {
-  return {
-    username: l.identity.username,
-    groups: l.identity.groups,
-    listener: l.name,
-    authenticatedBy: 'unix',
-    ...(l.profile !== undefined ? { profile: l.profile } : {}),
-  };
 }
 
 /** Runs the proxy until SIGINT/SIGTERM. Resolves with the process exit code. */

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 
-/** dockgate's version, from the package.json it was installed with. */
+let version: string | undefined;
+
+/** dockgate's version, from the package.json it was installed with (read once). */
 export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  version ??= (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return version;
 }

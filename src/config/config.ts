@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { BundleVerification } from '../policy/bundle-signature.js';
+import type { PolicyUserInfo } from '../policy/contract.js';
 import {
   DistributionConfigError,
   parseBundleService,
@@ -76,6 +77,17 @@ export type ListenerConfig = UnixListenerConfig | TcpListenerConfig;
 
 export function isTcpListener(l: ListenerConfig): l is TcpListenerConfig {
   return 'tcp' in l;
+}
+
+/** The identity a unix listener gives every caller (fixed by the config, never by the client). */
+export function unixIdentity(l: UnixListenerConfig): PolicyUserInfo {
+  return {
+    username: l.identity.username,
+    groups: l.identity.groups,
+    listener: l.name,
+    authenticatedBy: 'unix',
+    ...(l.profile !== undefined ? { profile: l.profile } : {}),
+  };
 }
 
 export const DEFAULT_HEADERS_TIMEOUT_SECONDS = 60;

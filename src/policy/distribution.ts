@@ -3,6 +3,7 @@
 // store the gates read from.
 import type { DockgateConfig } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
+import type { BundleVerification } from './bundle-signature.js';
 import { watchBundleFile, type FileWatch } from './bundle-watcher.js';
 import { EMBEDDED_BUNDLE } from './default-policy.js';
 import { PolicyActivator } from './policy-activator.js';
@@ -22,6 +23,14 @@ export interface DistributionOptions {
   stats?: PolicyStats;
 }
 
+/** Which entrypoint of a bundle is used and how its signature is checked, from the config. */
+export function policySelection(config: DockgateConfig): { entrypoint?: string; verification?: BundleVerification } {
+  return {
+    ...(config.policyEntrypoint !== undefined ? { entrypoint: config.policyEntrypoint } : {}),
+    ...(config.bundleSigning !== undefined ? { verification: config.bundleSigning } : {}),
+  };
+}
+
 /**
  * Activates the configured bundle (a bad one at startup is an error: dockgate does not start
  * without a policy), then keeps it current.
@@ -32,10 +41,7 @@ export async function startPolicyDistribution({ config, log, stats = NO_STATS }:
   const store = new PolicyStore(service?.url ?? file);
   const activator = new PolicyActivator({
     store,
-    selection: {
-      ...(config.policyEntrypoint !== undefined ? { entrypoint: config.policyEntrypoint } : {}),
-      ...(config.bundleSigning !== undefined ? { verification: config.bundleSigning } : {}),
-    },
+    selection: policySelection(config),
     log,
     stats,
   });
