@@ -71,7 +71,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, opts: Forward
   upReq.on('response', (upRes) => {
     responded = true;
     opts.onUpstreamAnswer?.();
-    relayResponse(upRes, res, opts.rewrite, opts.streamFilter);
+    relayResponse(method, upRes, res, opts.rewrite, opts.streamFilter);
   });
 
   // A client that goes away aborts the upstream request (and so the daemon's work on it).
@@ -92,7 +92,13 @@ export function forward(req: IncomingMessage, res: ServerResponse, opts: Forward
   }
 }
 
-function relayResponse(upRes: IncomingMessage, res: ServerResponse, rewrite: ResponseRewrite | undefined, streamFilter?: () => Transform): void {
+// RFC 9112 §6.3: these answers have no body whatever their headers say, so they are never
+// delimited by the connection's close.
+function hasNoBody(method: string, status: number): boolean {
+  return method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
+}
+
+function relayResponse(method: string, upRes: IncomingMessage, res: ServerResponse, rewrite: ResponseRewrite | undefined, streamFilter?: () => Transform): void {
   const status = upRes.statusCode ?? 502;
   const cl = upRes.headers['content-length'];
   const isJson = (upRes.headers['content-type'] ?? '').startsWith('application/json');
@@ -105,7 +111,8 @@ function relayResponse(upRes: IncomingMessage, res: ServerResponse, rewrite: Res
   const filtered = streamFilter !== undefined && status === 200;
   // A filtered body has a length of its own.
   const headers = endToEndHeaders(upRes.rawHeaders, filtered ? { drop: CONTENT_LENGTH } : undefined);
-  if (cl === undefined && upRes.headers['transfer-encoding'] === undefined) {
+  const streamed = cl === undefined && !hasNoBody(method, status);
+  if (streamed && upRes.headers['transfer-encoding'] === undefined) {
     // The daemon delimits this body by closing the connection (raw streams of the legacy hijack):
     // do the same rather than re-framing it as chunked, which a raw reader would not expect.
     res.useChunkedEncodingByDefault = false;
@@ -114,7 +121,7 @@ function relayResponse(upRes: IncomingMessage, res: ServerResponse, rewrite: Res
   res.writeHead(status, upRes.statusMessage, headers);
   // Streams (wait, logs -f, events) must see their headers now: `docker run` waits for /wait's
   // headers before it starts the container.
-  if (cl === undefined) res.flushHeaders();
+  if (streamed) res.flushHeaders();
   // pipe() rather than pipeline(): pipeline builds an error with a stack trace on every
   // completed response, a measurable cost on the hot path. Failures are handled here instead:
   // an upstream cut mid-body cuts the client's response too (as the daemon's would be), and a
