@@ -32,15 +32,24 @@ _identity := util.obj(object.get(_cfg, ["identities", request.username], {}))
 
 _listener := util.obj(object.get(_cfg, ["listeners", request.listener], {}))
 
-_name_candidates := [
-	object.get(input, ["userInfo", "profile"], ""),
-	object.get(_identity, "profile", ""),
-	object.get(_listener, "profile", ""),
-	object.get(_cfg, "defaultProfile", ""),
-	"baseline",
-]
+profile_name := n if {
+	n := input.userInfo.profile
+	_given(n)
+} else := n if {
+	n := _identity.profile
+	_given(n)
+} else := n if {
+	n := _listener.profile
+	_given(n)
+} else := n if {
+	n := _cfg.defaultProfile
+	_given(n)
+} else := "baseline"
 
-profile_name := [n | some n in _name_candidates; is_string(n); n != ""][0]
+_given(name) if {
+	is_string(name)
+	name != ""
+}
 
 # A profile may extend another (restricted and ci extend baseline). Two levels of parents are
 # resolved (Rego has no recursion); deeper chains are a profile error.
@@ -82,7 +91,8 @@ profile_errors contains msg if {
 profile_errors contains msg if {
 	some part in [_own, _parent, _grandparent]
 	some field in ["rules", "parameters"]
-	not is_object(object.get(part, field, {}))
+	value := part[field]
+	not is_object(value)
 	msg := concat("", ["profile '", profile_name, "': ", field, " must be an object"])
 }
 

@@ -266,8 +266,10 @@ _changed_refs contains ref if {
 
 _warnings := sort([_warning(ref) | some ref in _changed_refs])
 
+# Binds and Mounts change only where they hold host path references (mounts.refs has them all).
 mutation contains {"rule": "host-path-readonly", "ops": ops, "warnings": _warnings} if {
 	request.container_create
+	count(mounts.refs) > 0
 	config.fixes("host-path-readonly")
 	ops := [op |
 		some op in [
@@ -281,6 +283,7 @@ mutation contains {"rule": "host-path-readonly", "ops": ops, "warnings": _warnin
 
 mutation contains {"rule": "host-path-readonly", "ops": [op], "warnings": _warnings} if {
 	request.service_write
+	count(mounts.refs) > 0
 	config.fixes("host-path-readonly")
 	_new_mounts != _mount_list
 	op := {"op": "add", "path": _mounts_path, "value": _new_mounts}

@@ -19,19 +19,25 @@ _modes := {
 	"Cgroup": "HostConfig.Cgroup",
 }
 
-violation contains {"rule": "host-namespaces", "message": msg} if {
+# The namespace modes a create sets (most are "").
+_mode_values[field] := value if {
 	request.container_create
-	some field, flag in _modes
-	lower(trim_space(util.str(spec.host_config[field]))) == "host"
-	msg := concat("", [flag, "=host (HostConfig.", field, ") is not allowed: it shares the host's namespace; remove it"])
+	some field, _ in _modes
+	value := trim_space(util.str(spec.host_config[field]))
+	value != ""
 }
 
 violation contains {"rule": "host-namespaces", "message": msg} if {
-	request.container_create
-	some field, flag in _modes
-	value := trim_space(util.str(spec.host_config[field]))
+	some field, value in _mode_values
+	lower(value) == "host"
+	msg := concat("", [_modes[field], "=host (HostConfig.", field, ") is not allowed: it shares the host's namespace; remove it"])
+}
+
+violation contains {"rule": "host-namespaces", "message": msg} if {
+	some field, value in _mode_values
 	startswith(lower(value), "container:")
 	other := substring(value, count("container:"), -1)
+	flag := _modes[field]
 	not spec.owned_container(other)
 	msg := concat("", [
 		flag, "=", value, " (HostConfig.", field, ") is not allowed: ",

@@ -15,11 +15,16 @@ import data.dockgate.core.util
 violation contains {"rule": "runtime", "message": msg} if {
 	request.container_create
 	rt := util.str(object.get(spec.host_config, "Runtime", null))
-	not lower(rt) in {lower(r) | some r in config.list_param("allowedRuntimes")}
+	not _runtime_allowed(lower(rt))
 	msg := concat("", [
 		"--runtime ", rt, " (HostConfig.Runtime) is not allowed; allowed runtimes: ",
 		util.list_text([r | some r in config.list_param("allowedRuntimes"); r != ""]),
 	])
+}
+
+_runtime_allowed(rt) if {
+	some r in config.list_param("allowedRuntimes")
+	lower(r) == rt
 }
 
 _cgroup_parents contains {"value": util.str(object.get(spec.host_config, "CgroupParent", null)), "field": "HostConfig.CgroupParent"}
