@@ -148,23 +148,26 @@ sysctls_field := "TaskTemplate.ContainerSpec.Sysctls" if request.service_write
 
 # --- labels (owner label mutation) --------------------------------------------------------------
 
-# Objects whose top-level Labels record the owner, and services' task containers.
-labels_targets contains {"path": "/Labels", "labels": object.get(request.object, "Labels", null)} if {
-	request.kind in {"container", "volume", "network", "service", "secret", "config"}
+# Objects whose top-level Labels record the owner, and services' task containers: JSON pointer
+# of the labels -> their current value (null if missing). Keyed by pointer rather than a set of
+# records, which would hash every label of the request on each decision.
+labels_targets["/Labels"] := object.get(request.object, "Labels", null) if {
 	request.operation == "create"
+	_labelled_kinds[request.kind]
 	is_object(input.object)
 }
 
-labels_targets contains {"path": "/Labels", "labels": object.get(request.object, "Labels", null)} if {
+labels_targets["/Labels"] := object.get(request.object, "Labels", null) if {
 	request.kind == "service"
 	request.operation == "update"
 	is_object(input.object)
 }
 
-labels_targets contains {
-	"path": "/TaskTemplate/ContainerSpec/Labels",
-	"labels": object.get(container_spec, "Labels", null),
-} if service_has_container_spec
+labels_targets["/TaskTemplate/ContainerSpec/Labels"] := object.get(container_spec, "Labels", null) if {
+	service_has_container_spec
+}
+
+_labelled_kinds := {"container", "volume", "network", "service", "secret", "config"}
 
 # --- ownership ----------------------------------------------------------------------------------
 

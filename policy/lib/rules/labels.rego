@@ -19,24 +19,23 @@ _applies if {
 }
 
 # Labels missing or null: write the whole object.
-_op(t) := {"op": "add", "path": t.path, "value": {_key: _user}} if not is_object(t.labels)
+_op(path, labels) := {"op": "add", "path": path, "value": {_key: _user}} if {
+	not is_object(labels)
+} else := {"op": "add", "path": concat("/", [path, util.pointer_token(_key)]), "value": _user}
 
-_op(t) := {"op": "add", "path": concat("/", [t.path, util.pointer_token(_key)]), "value": _user} if is_object(t.labels)
-
-_wrong(t) if not is_object(t.labels)
-
-_wrong(t) if object.get(t.labels, _key, null) != _user
+# Labels that are not an object do not name the owner either.
+_wrong(labels) if object.get(util.obj(labels), _key, null) != _user
 
 mutation contains {"rule": "owner-label", "ops": ops, "warnings": warnings} if {
 	_applies
 	config.fixes("owner-label")
-	targets := [t | some t in spec.labels_targets; _wrong(t)]
-	count(targets) > 0
-	ops := [_op(t) | some t in targets]
+	ops := [_op(path, labels) | some path, labels in spec.labels_targets; _wrong(labels)]
+	count(ops) > 0
 	warnings := sort([w |
-		some t in targets
-		is_object(t.labels)
-		claimed := t.labels[_key]
+		some labels in spec.labels_targets
+		is_object(labels)
+		claimed := labels[_key]
+		claimed != _user
 		w := concat("", [
 			"dockgate: label ", _key, "=", util.str(claimed), " was replaced by ", _key, "=", _user,
 			" (rule owner-label); the owner label always names the creating identity",
@@ -47,7 +46,7 @@ mutation contains {"rule": "owner-label", "ops": ops, "warnings": warnings} if {
 violation contains {"rule": "owner-label", "message": msg, "fixable": true} if {
 	_applies
 	config.reports_fixable("owner-label")
-	some t in spec.labels_targets
-	_wrong(t)
+	some labels in spec.labels_targets
+	_wrong(labels)
 	msg := concat("", ["the label ", _key, " must name the creating identity (", _user, ")"])
 }

@@ -23,7 +23,9 @@ _modes := {
 _mode_values[field] := value if {
 	request.container_create
 	some field, _ in _modes
-	value := trim_space(util.str(spec.host_config[field]))
+	raw := spec.host_config[field]
+	raw != ""
+	value := trim_space(util.str(raw))
 	value != ""
 }
 

@@ -27,7 +27,10 @@ _runtime_allowed(rt) if {
 	lower(r) == rt
 }
 
-_cgroup_parents contains {"value": util.str(object.get(spec.host_config, "CgroupParent", null)), "field": "HostConfig.CgroupParent"}
+_cgroup_parents contains {"value": v, "field": "HostConfig.CgroupParent"} if {
+	v := util.str(object.get(spec.host_config, "CgroupParent", null))
+	v != ""
+}
 
 _cgroup_parents contains {"value": v, "field": "the build's cgroupparent parameter"} if {
 	request.build

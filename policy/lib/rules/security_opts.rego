@@ -14,31 +14,33 @@ import data.dockgate.core.request
 import data.dockgate.core.spec
 import data.dockgate.core.util
 
-_opts(key) := [o | some o in spec.security_opts; o.key == key]
-
 _value(o) := lower(trim_space(o.value))
 
 violation contains {"rule": "apparmor", "message": msg} if {
-	some o in _opts("apparmor")
+	some o in spec.security_opts
+	o.key == "apparmor"
 	_value(o) == "unconfined"
 	msg := concat("", ["--security-opt ", o.raw, " (", spec.security_opt_field, ") is not allowed; remove it to keep the default AppArmor profile"])
 }
 
 violation contains {"rule": "selinux", "message": msg} if {
-	some o in _opts("label")
+	some o in spec.security_opts
+	o.key == "label"
 	_value(o) == "disable"
 	msg := concat("", ["--security-opt ", o.raw, " (", spec.security_opt_field, ") is not allowed; remove it to keep SELinux separation"])
 }
 
 violation contains {"rule": "selinux", "message": msg} if {
-	some o in _opts("label")
+	some o in spec.security_opts
+	o.key == "label"
 	some part in ["user:", "role:"]
 	startswith(_value(o), part)
 	msg := concat("", ["--security-opt ", o.raw, " (", spec.security_opt_field, ") is not allowed: setting the SELinux ", trim_suffix(part, ":"), " is not allowed; remove it"])
 }
 
 violation contains {"rule": "selinux", "message": msg} if {
-	some o in _opts("label")
+	some o in spec.security_opts
+	o.key == "label"
 	startswith(_value(o), "type:")
 	selinux_type := substring(_value(o), count("type:"), -1)
 	not selinux_type in {lower(t) | some t in config.list_param("allowedSELinuxTypes")}
@@ -49,13 +51,15 @@ violation contains {"rule": "selinux", "message": msg} if {
 }
 
 violation contains {"rule": "seccomp", "message": msg} if {
-	some o in _opts("seccomp")
+	some o in spec.security_opts
+	o.key == "seccomp"
 	_value(o) == "unconfined"
 	msg := concat("", ["--security-opt seccomp=unconfined (", spec.security_opt_field, ") is not allowed; remove it to keep the default seccomp profile"])
 }
 
 violation contains {"rule": "seccomp", "message": msg} if {
-	some o in _opts("seccomp")
+	some o in spec.security_opts
+	o.key == "seccomp"
 	not _value(o) in {"unconfined", "builtin", ""}
 	not _allowed_profile(o.value)
 	msg := concat("", [
@@ -72,13 +76,15 @@ _allowed_profile(text) if {
 }
 
 violation contains {"rule": "proc-mount", "message": msg} if {
-	some o in _opts("systempaths")
+	some o in spec.security_opts
+	o.key == "systempaths"
 	_value(o) == "unconfined"
 	msg := concat("", ["--security-opt ", o.raw, " (", spec.security_opt_field, ") is not allowed: it unmasks /proc and /sys; remove it"])
 }
 
 violation contains {"rule": "proc-mount", "message": msg} if {
-	some o in _opts("writable-cgroups")
+	some o in spec.security_opts
+	o.key == "writable-cgroups"
 	not util.falsy(trim_space(o.value))
 	msg := concat("", ["--security-opt ", o.raw, " (", spec.security_opt_field, ") is not allowed: it makes the cgroup filesystem writable; remove it"])
 }
@@ -99,7 +105,7 @@ violation contains {"rule": "proc-mount", "message": msg} if {
 
 # --- no-new-privileges (restricted) -------------------------------------------------------------
 
-_nnp := _opts("no-new-privileges")
+_nnp := [o | some o in spec.security_opts; o.key == "no-new-privileges"]
 
 _nnp_set if {
 	count(_nnp) > 0
