@@ -1,15 +1,16 @@
 // The in-process policy engine: a Rego policy compiled to wasm (`opa build -t wasm`), run by
 // @open-policy-agent/opa-wasm, answering the policy contract for one entrypoint.
 //
-// Input goes in as an object: opa-wasm serializes it and, for wasm ABI >= 1.2 (opa build emits
-// 1.3), makes one `opa_eval` call. Measured on a ~2 KB container create, the wasm side is ~95% of
-// the time; writing the JSON into wasm memory ourselves or passing pre-encoded bytes saved about
-// 1 µs of ~27, not worth depending on opa-wasm's internals.
+// Input goes in as JSON text written straight into wasm memory, and one `opa_eval` call (wasm ABI
+// >= 1.2; opa build emits 1.3) evaluates it (direct-eval.ts); opa-wasm's own evaluate() is the
+// fallback. On a ~2 KB container create the wasm side (parsing the input, the rules) is most of
+// the ~45 µs; JSON.stringify is ~3.5 µs.
 import type { LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { createRequire } from 'node:module';
 import { loadBundleFile, type BundleLimits, type BundleManifest, type PolicyBundle, DEFAULT_BUNDLE_LIMITS } from './bundle.js';
 import type { JsonObject, JsonValue, PolicyDecision, PolicyInput } from './contract.js';
 import { PolicyError, describeThrown } from './policy-error.js';
+import { directEval, type DirectEval } from './direct-eval.js';
 import { checkPolicyResult, unwrapResultSet } from './result.js';
 import { wasmApi, type WasmModule } from './wasm-api.js';
 
@@ -79,6 +80,7 @@ export class PolicyEngine {
   readonly entrypoints: readonly string[];
 
   private policy: LoadedPolicy;
+  private direct: DirectEval | undefined;
   private readonly entrypointId: number;
 
   private constructor(
@@ -91,6 +93,7 @@ export class PolicyEngine {
     this.manifest = manifest;
     this.revision = manifest?.revision;
     this.policy = this.instantiate();
+    this.direct = directEval(this.policy);
     const ids = this.policy.entrypoints as Record<string, number>;
     this.entrypoints = Object.keys(ids);
     const id = ids[entrypoint];
@@ -167,17 +170,22 @@ export class PolicyEngine {
    * the text goes into wasm memory as is, without a parse here and a serialization in opa-wasm.
    */
   evaluateSerialized(inputJson: string): PolicyDecision {
-    return this.run(UTF8.encode(inputJson).buffer as ArrayBuffer);
+    return this.run(inputJson);
   }
 
-  private run(input: PolicyInput | ArrayBuffer): PolicyDecision {
+  private run(input: PolicyInput | string): PolicyDecision {
     let resultSet: unknown;
     try {
-      resultSet = this.policy.evaluate(input, this.entrypointId);
+      if (this.direct) {
+        resultSet = this.direct(typeof input === 'string' ? input : JSON.stringify(input), this.entrypointId);
+      } else {
+        resultSet = this.policy.evaluate(typeof input === 'string' ? (UTF8.encode(input).buffer as ArrayBuffer) : input, this.entrypointId);
+      }
     } catch (err) {
       // An abort unwinds out of the wasm code without restoring its shadow stack pointer, so the
       // instance may be left damaged. Start over from the compiled module (~1 ms).
       this.policy = this.instantiate();
+      this.direct = directEval(this.policy);
       const reason = describeThrown(err);
       const hint = /opa_malloc|Maximum memory size/.test(reason) ? ` (policy memory limit: ${this.memoryPages.maximum} pages of 64 KiB)` : '';
       throw new PolicyError('evaluate', `policy ${this.entrypoint} failed: ${reason}${hint}`, { cause: err });
