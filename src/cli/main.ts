@@ -4,7 +4,7 @@ import { applyOverrides, ConfigError, defaultConfig, loadConfigFile } from '../c
 import { ListenerError } from '../listener/unix-socket.js';
 import { PolicyError } from '../policy/policy-error.js';
 import { AddressError, parseUnixListen } from '../upstream/address.js';
-import { serve } from './serve.js';
+import { ensureHeapFloor } from './heap-floor.js';
 import { packageVersion } from './version.js';
 
 const USAGE = `dockgate — admission proxy for the Docker Engine API
@@ -75,6 +75,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`dockgate: unknown command "${command}"\n\n${USAGE}`);
     return 2;
   }
+  // Before anything heavy is loaded: this may replace the process (src/cli/heap-floor.ts).
+  ensureHeapFloor();
   const base = values.config ? loadConfigFile(values.config) : defaultConfig();
   const config = applyOverrides(
     base,
@@ -91,6 +93,8 @@ async function main(argv: string[]): Promise<number> {
     },
     parseUnixListen,
   );
+  // Loaded here so that the re-execution above does not parse the whole proxy twice.
+  const { serve } = await import('./serve.js');
   return serve(config);
 }
 
