@@ -4,7 +4,7 @@
 //
 // The input travels as JSON text: structured cloning would turn an exact big integer (a
 // JSON.rawJSON leaf, see docker/json-value.ts) into an object, and the policy would judge
-// something else than what is forwarded. The worker parses it back with the same leaves.
+// something else than what is forwarded. The worker hands the text to the policy as is.
 import type { PolicyDecision } from '../policy/contract.js';
 import type { PortablePolicy } from '../policy/engine.js';
 import type { PolicyErrorStage } from '../policy/policy-error.js';

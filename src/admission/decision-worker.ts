@@ -2,8 +2,6 @@
 // evaluation blocks this thread, never the proxy's event loop. The pool terminates a worker that
 // overruns its deadline and starts another.
 import { parentPort } from 'node:worker_threads';
-import { rawJsonNumber } from '../docker/json-value.js';
-import type { PolicyInput } from '../policy/contract.js';
 import { PolicyEngine } from '../policy/engine.js';
 import { PolicyError, describeThrown } from '../policy/policy-error.js';
 import type { FromWorker, ToWorker } from './decision-protocol.js';
@@ -11,15 +9,6 @@ import type { FromWorker, ToWorker } from './decision-protocol.js';
 if (!parentPort) throw new Error('decision-worker.js runs as a worker thread of dockgate');
 const port = parentPort;
 let current: { generation: number; engine: PolicyEngine } | undefined;
-
-// Integers beyond 2^53 come back as exact JSON.rawJSON leaves, as the canonicalizer made them.
-function parseInput(text: string): PolicyInput {
-  return JSON.parse(text, (_key, value: unknown, context?: { source?: string }) =>
-    typeof value === 'number' && !Number.isSafeInteger(value) && context?.source !== undefined && /^-?\d+$/.test(context.source)
-      ? rawJsonNumber(context.source)
-      : value,
-  ) as PolicyInput;
-}
 
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'policy') {
@@ -29,7 +18,9 @@ port.on('message', (msg: ToWorker) => {
   let reply: FromWorker;
   try {
     if (current?.generation !== msg.generation) throw new PolicyError('load', `the decision worker holds no policy of generation ${msg.generation}`);
-    reply = { type: 'evaluated', id: msg.id, decision: current.engine.evaluate(parseInput(msg.input)) };
+    // The input's JSON text goes to the policy as is: exact big integers stay exact (the text
+    // was written from the canonicalizer's JSON.rawJSON leaves).
+    reply = { type: 'evaluated', id: msg.id, decision: current.engine.evaluateSerialized(msg.input) };
   } catch (err) {
     reply = { type: 'failed', id: msg.id, message: describeThrown(err), ...(err instanceof PolicyError ? { stage: err.stage } : {}) };
   }

@@ -57,13 +57,22 @@ const MESSAGES: Record<DecisionResult, string> = {
   refused: 'admission decision: refused',
 };
 
+// A listener's logger already carries its name (a child logger's binding): naming it again would
+// put the key in the JSON line twice.
+const namesListener = new WeakMap<Logger, boolean>();
+
 export function logDecision(log: Logger, r: DecisionLine): void {
   const level = isPassthrough(r) ? 'debug' : 'info';
   if (!log.isLevelEnabled(level)) return;
+  let bound = namesListener.get(log);
+  if (bound === undefined) {
+    bound = Object.hasOwn(log.bindings(), 'listener');
+    namesListener.set(log, bound);
+  }
   log[level](
     {
       decision: r.decisionId,
-      listener: r.identity.listener,
+      ...(bound ? {} : { listener: r.identity.listener }),
       user: r.identity.username,
       groups: r.identity.groups,
       ...(r.identity.profile !== undefined ? { profile: r.identity.profile } : {}),

@@ -69,6 +69,8 @@ function checkMemoryPages(pages: MemoryPages): MemoryPages {
   return { initial, maximum };
 }
 
+const UTF8 = new TextEncoder();
+
 export class PolicyEngine {
   /** The bundle manifest's revision, if it has one. */
   readonly revision: string | undefined;
@@ -157,6 +159,18 @@ export class PolicyEngine {
    * conflict, an input too big for the memory cap, an undefined or malformed result.
    */
   evaluate(input: PolicyInput): PolicyDecision {
+    return this.run(input);
+  }
+
+  /**
+   * evaluate() for an input already serialized as JSON text (the decision worker receives it so):
+   * the text goes into wasm memory as is, without a parse here and a serialization in opa-wasm.
+   */
+  evaluateSerialized(inputJson: string): PolicyDecision {
+    return this.run(UTF8.encode(inputJson).buffer as ArrayBuffer);
+  }
+
+  private run(input: PolicyInput | ArrayBuffer): PolicyDecision {
     let resultSet: unknown;
     try {
       resultSet = this.policy.evaluate(input, this.entrypointId);

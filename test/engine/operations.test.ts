@@ -182,6 +182,39 @@ describe('metrics and health (admin listener)', () => {
     expect(after.filter((s) => s.name === 'dockgate_policy_info').map((s) => [s.labels.revision, s.value])).toEqual([[loaded.revision ?? '', 1]]);
   });
 
+  test('the young generation stays at its initial size while hundreds of streams open', async () => {
+    // src/runtime/heap.ts: without it V8 grows the new space to 32 MiB under this load.
+    const admin = env().dockgate.adminSocket!;
+    const name = uniqueName('dgo-heap');
+    const run = await runDocker(env().dockgate.dockerHost, ['run', '-d', '--name', name, ...LABEL_ARGS, env().testImage, 'sh', '-c', 'while true; do echo tick; sleep 0.2; done']);
+    expect(run.code, describeResult(run)).toBe(0);
+    const streams: http.ClientRequest[] = [];
+    try {
+      for (let batch = 0; batch < 6; batch++) {
+        await Promise.all(
+          Array.from({ length: 50 }, () =>
+            new Promise<void>((resolve, reject) => {
+              const req = http.request({ socketPath: env().dockgate.socketPath, agent: false, path: `/v1.41/containers/${name}/logs?follow=1&stdout=1&tail=1` }, (res) => {
+                expect(res.statusCode).toBe(200);
+                res.once('data', () => resolve());
+              });
+              req.once('error', reject);
+              streams.push(req);
+              req.end();
+            }),
+          ),
+        );
+      }
+      const metrics = await scrape(admin);
+      const newSpace = sumOf(metrics, 'nodejs_heap_space_size_total_bytes', { space: 'new' });
+      expect(newSpace).toBeGreaterThan(0);
+      expect(newSpace).toBeLessThanOrEqual(4 * 1024 * 1024);
+    } finally {
+      for (const req of streams) req.destroy();
+      await engineRequest(env().dockerSocket, 'DELETE', `/containers/${name}?force=1`);
+    }
+  });
+
   test('while a logs -f and an exec -i are open: one request in flight, one hijacked stream', async () => {
     const admin = env().dockgate.adminSocket!;
     const host = env().dockgate.dockerHost;

@@ -63,6 +63,12 @@ describe('PolicyEngine with the deny-privileged test bundle', () => {
     expect(engine.entrypoints).toEqual([ENTRYPOINT]);
   });
 
+  it('decides the same on an input given as JSON text (as the decision worker gets it)', () => {
+    const inputs = [containerCreate(), containerCreate({ HostConfig: { Privileged: true } }), policyInput('system', 'ping')];
+    for (const input of inputs) expect(engine.evaluateSerialized(JSON.stringify(input))).toEqual(engine.evaluate(input));
+    expect(engine.evaluateSerialized(JSON.stringify(inputs[1])).allowed).toBe(false);
+  });
+
   it('allows a typical create and adds the test label by patch', () => {
     const decision = engine.evaluate(containerCreate());
     expect(decision).toEqual({

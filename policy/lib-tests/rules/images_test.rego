@@ -36,7 +36,11 @@ test_local_image_ids_pass if {
 }
 
 test_baseline_allows_any_registry if {
-	t.clean(t.decide(t.container(object.union(t.cli_run_body, {"Image": "evil.example.com/x"})), "baseline"))
+	inp := t.container(object.union(t.cli_run_body, {"Image": "evil.example.com/x"}))
+	t.clean(t.decide(inp, "baseline"))
+
+	# Also with the rule switched on: baseline's allowedRegistries is ["*"].
+	t.clean(t.decide(inp, "baseline")) with data.dockgate.config as {"rules": {"image-registry": "deny"}}
 }
 
 _pull(q) := t.with_query(t.request("image", "pull", null), q)

@@ -26,6 +26,15 @@ test_spoofed_owner_label_replaced if {
 	t.settles(inp, "baseline")
 }
 
+# warn/audit report the missing label instead of setting it.
+test_owner_label_warn_reports_without_patch if {
+	d := t.decide(t.container({"Image": "alpine"}), "baseline") with data.dockgate.config as {"rules": {"owner-label": "warn"}}
+	d.allowed
+	d.patch == []
+	t.rules(d) == {"owner-label"}
+	d.warnings == ["dockgate: the label dockgate.owner must name the creating identity (alice) (rule owner-label)"]
+}
+
 test_correct_owner_label_kept if {
 	d := t.decide(t.container({"Image": "alpine", "Labels": {"dockgate.owner": "alice"}}), "baseline")
 	d.patch == []

@@ -67,6 +67,15 @@ test_no_new_privileges_added if {
 	t.settles(inp, "restricted")
 }
 
+test_no_new_privileges_audit_reports_without_patch if {
+	d := t.decide(_restricted([]), "restricted") with data.dockgate.config as {"rules": {"no-new-privileges": "audit"}}
+	d.allowed
+	t.ops_on(d, "/HostConfig/SecurityOpt") == []
+	some v in d.violations
+	v.rule == "no-new-privileges"
+	v.action == "audit"
+}
+
 test_no_new_privileges_false_replaced if {
 	every o in ["no-new-privileges=false", "no-new-privileges:false", "no-new-privileges=0"] {
 		inp := _restricted([o, "label=level:s0"])

@@ -109,7 +109,11 @@ list_param(name) := util.strings(param(name, []))
 
 # Enforcement action of a rule: identity override, listener override, global override, profile.
 # A rule the profile does not name is off. An action that is not understood denies (fail closed).
-action(rule) := _normalize(a) if {
+# Without overrides (the usual case) only the profile is read: rules ask for their action before
+# doing any work (enabled, fixes, reports_fixable below), so this runs many times per decision.
+action(rule) := _profile_action(rule) if {
+	not _overridden
+} else := _normalize(a) if {
 	a := [x |
 		some x in [
 			object.get(_identity, ["rules", rule], null),
@@ -121,13 +125,41 @@ action(rule) := _normalize(a) if {
 	][0]
 } else := "off"
 
-_normalize(a) := _aliases[lower(a)] if {
+_overridden if is_object(_cfg.rules)
+
+_overridden if is_object(_listener.rules)
+
+_overridden if is_object(_identity.rules)
+
+_profile_rules := util.obj(object.get(profile, "rules", {}))
+
+_profile_action(rule) := _normalize(a) if {
+	a := _profile_rules[rule]
+	a != null
+} else := "off"
+
+_normalize(a) := n if {
+	n := _aliases[a]
+} else := n if {
 	is_string(a)
-	_aliases[lower(a)]
+	n := _aliases[lower(a)]
 } else := "deny"
 
 # Gatekeeper spells audit-only as "dryrun".
 _aliases := {"deny": "deny", "warn": "warn", "audit": "audit", "dryrun": "audit", "off": "off"}
+
+# Whether anything would come of a rule's results (admission.rego): an off rule reports nothing,
+# a mutation only applies when its rule enforces (deny), and a fixable violation only shows when
+# its rule does not enforce (its patch stands in otherwise). Rules check these before their work.
+enabled(rule) if action(rule) != "off"
+
+fixes(rule) if action(rule) == "deny"
+
+reports_fixable(rule) if {
+	a := action(rule)
+	a != "off"
+	a != "deny"
+}
 
 # The label that records which identity created an object: dockgate's config (`ownerLabel`,
 # passed as input.ownerLabel, so the proxy filters on the label the policy stamps), else the

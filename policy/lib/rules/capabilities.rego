@@ -34,6 +34,7 @@ _drops_all if {
 
 violation contains {"rule": "capabilities-drop-all", "message": msg, "fixable": true} if {
 	spec.cap_drop_path
+	config.reports_fixable("capabilities-drop-all")
 	not _drops_all
 	msg := "all capabilities must be dropped; add --cap-drop ALL (and --cap-add only what you need)"
 }
@@ -42,6 +43,7 @@ violation contains {"rule": "capabilities-drop-all", "message": msg, "fixable": 
 violation contains {"rule": "capabilities-drop-all", "message": msg} if {
 	spec.container_spec
 	not spec.service_has_container_spec
+	config.enabled("capabilities-drop-all")
 	not _drops_all
 	msg := "services must drop all capabilities (--cap-drop ALL); this service has no container spec to apply it to"
 }
@@ -52,5 +54,6 @@ mutation contains {
 	"warnings": ["dockgate: added --cap-drop ALL (rule capabilities-drop-all); only capabilities you add explicitly remain"],
 } if {
 	spec.cap_drop_path
+	config.fixes("capabilities-drop-all")
 	not _drops_all
 }

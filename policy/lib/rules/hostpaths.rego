@@ -73,6 +73,7 @@ violation contains {"rule": "host-path-options", "message": msg} if {
 }
 
 violation contains {"rule": "host-binds", "message": msg} if {
+	config.enabled("host-binds")
 	some ref in mounts.refs
 	msg := concat("", [
 		"host path ", ref.source, " (", ref.field, ") is not allowed under profile '", config.profile_name,
@@ -109,6 +110,7 @@ needs_read_only(ref) if {
 _writable_text := util.list_text(paths.writable_prefixes)
 
 violation contains {"rule": "host-path-readonly", "message": msg, "fixable": true} if {
+	config.reports_fixable("host-path-readonly")
 	some ref in mounts.refs
 	not ref.existing
 	needs_read_only(ref)
@@ -266,6 +268,7 @@ _warnings := sort([_warning(ref) | some ref in _changed_refs])
 
 mutation contains {"rule": "host-path-readonly", "ops": ops, "warnings": _warnings} if {
 	request.container_create
+	config.fixes("host-path-readonly")
 	ops := [op |
 		some op in [
 			{"op": "add", "path": "/HostConfig/Binds", "value": _new_binds},
@@ -278,6 +281,7 @@ mutation contains {"rule": "host-path-readonly", "ops": ops, "warnings": _warnin
 
 mutation contains {"rule": "host-path-readonly", "ops": [op], "warnings": _warnings} if {
 	request.service_write
+	config.fixes("host-path-readonly")
 	_new_mounts != _mount_list
 	op := {"op": "add", "path": _mounts_path, "value": _new_mounts}
 }
@@ -285,6 +289,7 @@ mutation contains {"rule": "host-path-readonly", "ops": [op], "warnings": _warni
 # POST /volumes/create: make the local driver mount read-only through its "o" option.
 mutation contains {"rule": "host-path-readonly", "ops": [op], "warnings": _warnings} if {
 	request.volume_create
+	config.fixes("host-path-readonly")
 	some ref in mounts.volume_create_refs
 	needs_read_only(ref)
 	op := {"op": "add", "path": "/DriverOpts/o", "value": read_only_o(request.object.DriverOpts)}

@@ -90,6 +90,7 @@ _prefix(repo, e) if repo == e
 _prefix(repo, e) if startswith(repo, concat("", [e, "/"]))
 
 violation contains {"rule": "image-registry", "message": msg} if {
+	config.enabled("image-registry")
 	some r in _refs
 	not _image_id(r.ref)
 	not registry_allowed(r.ref)
@@ -100,6 +101,7 @@ violation contains {"rule": "image-registry", "message": msg} if {
 }
 
 violation contains {"rule": "image-digest", "message": msg} if {
+	config.enabled("image-digest")
 	some r in _refs
 	not _image_id(r.ref)
 	not contains(r.ref, "@sha256:")

@@ -29,6 +29,7 @@ _wrong(t) if object.get(t.labels, _key, null) != _user
 
 mutation contains {"rule": "owner-label", "ops": ops, "warnings": warnings} if {
 	_applies
+	config.fixes("owner-label")
 	targets := [t | some t in spec.labels_targets; _wrong(t)]
 	count(targets) > 0
 	ops := [_op(t) | some t in targets]
@@ -45,6 +46,7 @@ mutation contains {"rule": "owner-label", "ops": ops, "warnings": warnings} if {
 
 violation contains {"rule": "owner-label", "message": msg, "fixable": true} if {
 	_applies
+	config.reports_fixable("owner-label")
 	some t in spec.labels_targets
 	_wrong(t)
 	msg := concat("", ["the label ", _key, " must name the creating identity (", _user, ")"])

@@ -22,6 +22,7 @@ _owner := util.str(object.get(request.old_object, ["Config", "Labels", config.ow
 
 violation contains {"rule": "container-ownership", "message": msg} if {
 	_on_existing_container
+	config.enabled("container-ownership")
 	count(request.old_object) == 0
 	msg := concat("", [
 		"container ", request.target, " could not be looked up, so its owner is unknown; ",
@@ -31,6 +32,7 @@ violation contains {"rule": "container-ownership", "message": msg} if {
 
 violation contains {"rule": "container-ownership", "message": msg} if {
 	_on_existing_container
+	config.enabled("container-ownership")
 	count(request.old_object) > 0
 	_owner != request.username
 	msg := concat("", [

@@ -59,6 +59,7 @@ _mib(n) := util.int_text(floor(n / 1048576))
 
 mutation contains {"rule": "resource-defaults", "ops": ops, "warnings": warnings} if {
 	request.container_create
+	config.fixes("resource-defaults")
 	count(_adds) > 0
 	ops := [{"op": "add", "path": concat("/", ["", "HostConfig", a.field]), "value": a.value} | some a in _adds]
 	warnings := sort([w |
@@ -73,6 +74,7 @@ mutation contains {"rule": "resource-defaults", "ops": ops, "warnings": warnings
 # There is nothing to deny; with warn/audit the rule reports what it would add.
 violation contains {"rule": "resource-defaults", "message": msg, "fixable": true} if {
 	request.container_create
+	config.reports_fixable("resource-defaults")
 	some a in _adds
 	msg := concat("", ["no ", a.field, " limit is set; the profile's default would be ", a.text])
 }

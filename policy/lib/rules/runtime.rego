@@ -50,11 +50,14 @@ violation contains {"rule": "oom-kill-disable", "message": msg} if {
 
 violation contains {"rule": "readonly-rootfs", "message": msg} if {
 	request.container_create
+	config.enabled("readonly-rootfs")
 	object.get(spec.host_config, "ReadonlyRootfs", false) != true
 	msg := "the root filesystem must be read-only; add --read-only (and tmpfs mounts where the container writes)"
 }
 
 violation contains {"rule": "readonly-rootfs", "message": msg} if {
+	spec.container_spec
+	config.enabled("readonly-rootfs")
 	object.get(spec.container_spec, "ReadOnly", false) != true
 	msg := "the service's root filesystem must be read-only; add --read-only"
 }

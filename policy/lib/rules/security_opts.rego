@@ -110,6 +110,7 @@ _nnp_set if {
 
 violation contains {"rule": "no-new-privileges", "message": msg, "fixable": true} if {
 	_nnp_path
+	config.reports_fixable("no-new-privileges")
 	not _nnp_set
 	msg := "containers must run with no-new-privileges; add --security-opt no-new-privileges"
 }
@@ -117,6 +118,7 @@ violation contains {"rule": "no-new-privileges", "message": msg, "fixable": true
 violation contains {"rule": "no-new-privileges", "message": msg} if {
 	request.service_write
 	not _nnp_path
+	config.enabled("no-new-privileges")
 	not _nnp_set
 	msg := "services must run with no-new-privileges, which needs Engine API 1.44 or later and a container spec"
 }
@@ -138,6 +140,7 @@ mutation contains {
 	"warnings": [_nnp_warning],
 } if {
 	request.container_create
+	config.fixes("no-new-privileges")
 	not _nnp_set
 	value := array.concat(
 		[o.raw | some o in spec.security_opts; o.key != "no-new-privileges"],
@@ -152,6 +155,7 @@ mutation contains {
 } if {
 	request.service_write
 	_nnp_path
+	config.fixes("no-new-privileges")
 	not _nnp_set
 	value := object.union(util.obj(object.get(spec.container_spec, "Privileges", null)), {"NoNewPrivileges": true})
 }

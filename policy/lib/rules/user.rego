@@ -57,12 +57,14 @@ _message(u, why) := concat("", [
 # Container create and services: an empty User falls back to the image's user.
 violation contains {"rule": "run-as-non-root", "message": _message(spec.user, why)} if {
 	not request.exec_create
+	config.enabled("run-as-non-root")
 	trim_space(spec.user) != ""
 	why := problem(spec.user)
 }
 
 violation contains {"rule": "run-as-non-root", "message": _message(spec.user, why)} if {
 	not request.exec_create
+	config.enabled("run-as-non-root")
 	trim_space(spec.user) == ""
 	why := problem(_image_user)
 }
@@ -74,6 +76,7 @@ _image_user := util.str(object.get(input.image, ["Config", "User"], null))
 # Exec: an empty User runs as the container's user.
 violation contains {"rule": "run-as-non-root", "message": _message(request.object.User, why)} if {
 	request.exec_create
+	config.enabled("run-as-non-root")
 	u := util.str(object.get(request.object, "User", null))
 	trim_space(u) != ""
 	why := problem(u)
@@ -81,6 +84,7 @@ violation contains {"rule": "run-as-non-root", "message": _message(request.objec
 
 violation contains {"rule": "run-as-non-root", "message": msg} if {
 	request.exec_create
+	config.enabled("run-as-non-root")
 	trim_space(util.str(object.get(request.object, "User", null))) == ""
 	container_user := util.str(object.get(request.old_object, ["Config", "User"], ""))
 	why := problem(container_user)

@@ -60,6 +60,7 @@ _drivers contains {"driver": util.str(object.get(m, ["VolumeOptions", "DriverCon
 }
 
 violation contains {"rule": "volume-driver", "message": msg} if {
+	config.enabled("volume-driver")
 	some d in _drivers
 	not _driver_allowed(d.driver)
 	msg := concat("", [
