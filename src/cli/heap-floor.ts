@@ -1,17 +1,18 @@
 // `dockgate serve` runs V8 with a floor under the old generation's allocation limit.
 //
 // Why: every 64 KiB read of a streamed body (archive, build context, image load) is a new
-// ArrayBuffer outside the JS heap; they are freed by scavenges. With a live heap above V8's
-// activation threshold (~8 MB; dockgate's is ~10 MB, a bare node:http proxy's ~6 MB) and a
-// computed limit only ~12 MB above it, V8 decides after each scavenge that the headroom is below
-// the young generation's size and starts another incremental mark-compact of the whole heap:
-// ~30 of them per 512 MiB streamed, ~40% of the proxy's CPU (bench/FINDINGS.md, "Archive
-// throughput"). A floor of 64 MiB keeps the headroom and leaves the buffers to scavenges, as in
-// the bare proxy. The flag only exists on the command line (V8 sizes the heap once, before any
-// JS runs; v8.setFlagsFromString is too late, NODE_OPTIONS refuses it), so serve re-executes
-// itself once with it: process.execve keeps the PID, stdio and environment.
+// ArrayBuffer outside the JS heap; scavenges free them. With a live heap above V8's activation
+// threshold (~8 MB; dockgate's is ~10 MB, a bare node:http proxy's ~6 MB) V8 starts an
+// incremental mark-compact of the whole heap after each scavenge as long as the headroom below
+// its old-generation limit (~2.3x the live heap) is under ~32 MB: ~30 of them per 512 MiB
+// streamed, ~40% of the proxy's CPU (bench/FINDINGS.md, "Archive throughput"). A 48 MiB floor
+// gives that headroom to live heaps up to ~16 MB; above ~25 MB the computed limit gives it by
+// itself. The price is old-generation garbage kept longer under load (peak RSS with 200 clients
+// 141 -> 153 MiB; 64 MiB: 169). The flag only exists on the command line (V8 sizes the heap
+// before any JS runs; v8.setFlagsFromString is too late, NODE_OPTIONS refuses it), so serve
+// re-executes itself once with it: process.execve keeps the PID, stdio and environment.
 
-export const HEAP_FLOOR_MIB = 64;
+export const HEAP_FLOOR_MIB = 48;
 const FLAG = '--initial-old-space-size';
 
 /** The node flags to re-execute with, or undefined when the command line already chose a size. */
