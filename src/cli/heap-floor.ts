@@ -12,6 +12,8 @@
 // before any JS runs; v8.setFlagsFromString is too late, NODE_OPTIONS refuses it), so serve
 // re-executes itself once with it: process.execve keeps the PID, stdio and environment.
 
+import { accessSync, constants } from 'node:fs';
+
 export const HEAP_FLOOR_MIB = 48;
 const FLAG = '--initial-old-space-size';
 
@@ -22,10 +24,21 @@ export function heapFloorExecArgv(execArgv: readonly string[]): string[] | undef
   return chosen ? undefined : [...execArgv, `${FLAG}=${HEAP_FLOOR_MIB}`];
 }
 
+function executable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Replaces this process with the same command plus the heap floor (no return), unless set. */
 export function ensureHeapFloor(): void {
   const execArgv = heapFloorExecArgv(process.execArgv);
-  // process.execve: Node ≥ 22.15 / 23.11, not on Windows. Without it dockgate runs as is.
-  if (!execArgv || typeof process.execve !== 'function' || process.platform === 'win32') return;
+  // process.execve: Node ≥ 22.15 / 23.11, not on Windows. Without it dockgate runs as is. A
+  // failing execve aborts node, so the one failure that can be foreseen (the node binary gone
+  // or not executable) is checked first; a seccomp filter that forbids execve is documented.
+  if (!execArgv || typeof process.execve !== 'function' || process.platform === 'win32' || !executable(process.execPath)) return;
   process.execve(process.execPath, [process.execPath, ...execArgv, ...process.argv.slice(1)], process.env);
 }
