@@ -12,6 +12,7 @@ import { ALLOW_ALL_BUNDLE, ensurePolicyBundle } from '../support/policy-bundle.j
 import { scrape, sumOf } from '../support/prometheus.js';
 import { acceptedConnections } from '../support/unix-connections.js';
 import { CLI_ENTRY, nodeBinary } from '../support/repo.js';
+import { HEAP_FLOOR_MIB } from '../../src/cli/heap-floor.js';
 import { DENY_PRIVILEGED, DENY_PRIVILEGED_BUNDLE } from '../support/security.js';
 
 // Operating dockgate (issue 6): configuration checks, decision lines, audit mode, metrics and
@@ -213,6 +214,14 @@ describe('metrics and health (admin listener)', () => {
       for (const req of streams) req.destroy();
       await engineRequest(env().dockerSocket, 'DELETE', `/containers/${name}?force=1`);
     }
+  });
+
+  test('serves with the old-generation floor, in the process that was started', async () => {
+    // src/cli/heap-floor.ts: serve re-executes itself with the flag; execve keeps the PID.
+    const cmdline = (await fs.readFile(`/proc/${env().dockgate.pid}/cmdline`, 'utf8')).split('\0');
+    expect(cmdline).toContain(`--initial-old-space-size=${HEAP_FLOOR_MIB}`);
+    expect(cmdline.filter((a) => a.startsWith('--initial-old-space-size'))).toHaveLength(1);
+    expect((await engineRequest(env().dockgate.socketPath, 'GET', '/_ping')).status).toBe(200);
   });
 
   test('while a logs -f and an exec -i are open: one request in flight, one hijacked stream', async () => {
