@@ -4,7 +4,7 @@ import { applyOverrides, ConfigError, defaultConfig, loadConfigFile } from '../c
 import { ListenerError } from '../listener/unix-socket.js';
 import { PolicyError } from '../policy/policy-error.js';
 import { AddressError, parseUnixListen } from '../upstream/address.js';
-import { ensureHeapFloor } from './heap-floor.js';
+import { ensureHeapFloor } from '../runtime/heap-floor.js';
 import { packageVersion } from './version.js';
 
 const USAGE = `dockgate — admission proxy for the Docker Engine API
@@ -75,7 +75,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`dockgate: unknown command "${command}"\n\n${USAGE}`);
     return 2;
   }
-  // Before anything heavy is loaded: this may replace the process (src/cli/heap-floor.ts).
+  // Before anything heavy is loaded: this may replace the process (src/runtime/heap-floor.ts).
   ensureHeapFloor();
   const base = values.config ? loadConfigFile(values.config) : defaultConfig();
   const config = applyOverrides(

@@ -12,7 +12,7 @@ import { ALLOW_ALL_BUNDLE, ensurePolicyBundle } from '../support/policy-bundle.j
 import { scrape, sumOf } from '../support/prometheus.js';
 import { acceptedConnections } from '../support/unix-connections.js';
 import { CLI_ENTRY, nodeBinary } from '../support/repo.js';
-import { HEAP_FLOOR_MIB } from '../../src/cli/heap-floor.js';
+import { HEAP_FLOOR_MIB } from '../../src/runtime/heap-floor.js';
 import { DENY_PRIVILEGED, DENY_PRIVILEGED_BUNDLE } from '../support/security.js';
 
 // Operating dockgate (issue 6): configuration checks, decision lines, audit mode, metrics and
@@ -184,7 +184,7 @@ describe('metrics and health (admin listener)', () => {
   });
 
   test('the young generation stays at its initial size while hundreds of streams open', async () => {
-    // src/runtime/heap.ts: without it V8 grows the new space to 32 MiB under this load.
+    // src/runtime/young-generation.ts: without it V8 grows the new space to 32 MiB under this load.
     const admin = env().dockgate.adminSocket!;
     const name = uniqueName('dgo-heap');
     const run = await runDocker(env().dockgate.dockerHost, ['run', '-d', '--name', name, ...LABEL_ARGS, env().testImage, 'sh', '-c', 'while true; do echo tick; sleep 0.2; done']);
@@ -217,7 +217,7 @@ describe('metrics and health (admin listener)', () => {
   });
 
   test('serves with the old-generation floor, in the process that was started', async () => {
-    // src/cli/heap-floor.ts: serve re-executes itself with the flag; execve keeps the PID.
+    // src/runtime/heap-floor.ts: serve re-executes itself with the flag; execve keeps the PID.
     const cmdline = (await fs.readFile(`/proc/${env().dockgate.pid}/cmdline`, 'utf8')).split('\0');
     expect(cmdline).toContain(`--initial-old-space-size=${HEAP_FLOOR_MIB}`);
     expect(cmdline.filter((a) => a.startsWith('--initial-old-space-size'))).toHaveLength(1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HEAP_FLOOR_MIB, heapFloorExecArgv } from '../../src/cli/heap-floor.js';
+import { HEAP_FLOOR_MIB, heapFloorExecArgv } from '../../src/runtime/heap-floor.js';
 
 describe('heapFloorExecArgv', () => {
   it('adds the old-generation floor after the flags node was started with', () => {
