@@ -1,6 +1,6 @@
 // Child processes of the benchmark (dockgate, HAProxy, OPA): started with their output in a log
 // file, waited for until they serve, measured through /proc, and stopped by their own pid.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { send } from './http-client.js';
 
@@ -19,6 +19,23 @@ export function readMemory(pid: number): Memory {
     return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
   } catch {
     return { rssMiB: Number.NaN, peakMiB: Number.NaN };
+  }
+}
+
+let clockTicks: number | undefined;
+
+/**
+ * CPU time (user + system) a process has used so far, in ms; NaN once it is gone. Differences of
+ * it per unit of work are robust to the machine's other load, unlike wall-clock rates.
+ */
+export function readCpuMs(pid: number): number {
+  try {
+    clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    // Fields after the parenthesised command name, which may itself contain spaces.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+  } catch {
+    return Number.NaN;
   }
 }
 

@@ -6,6 +6,7 @@ import { createContainer, API } from '../engine-objects.js';
 import { PEERS, rotated, type BenchEnv } from '../environment.js';
 import { atLeast, fmtRatio, info, newSection, roundsFigure, type Section } from '../figures.js';
 import { send, sendExpect } from '../http-client.js';
+import { readCpuMs } from '../processes.js';
 import { BARE } from '../reference-proxy.js';
 import { tarLength, tarStream, type TarFile } from '../tar-stream.js';
 
@@ -25,7 +26,7 @@ export async function throughput(env: BenchEnv): Promise<Section> {
   const section = newSection(
     'throughput',
     `3. Throughput (${size} per transfer)`,
-    `Each peer in turn (order rotating by round): PUT ${API}/containers/{id}/archive with a ${size} file, GET it back, and POST ${API}/build with a ${size} context (Dockerfile: FROM the test image + LABEL). MB/s = payload bytes / time from first byte sent to last byte of the answer (10^6 bytes per MB); min / median / max over ${opts.transferRounds} rounds. "${BARE}" is the reference proxy of section 1 (no policy, no logging): the floor for streaming through node:http on this machine, where client, proxy and daemon share ${env.machine.cores} cores.`,
+    `Each peer in turn (order rotating by round): PUT ${API}/containers/{id}/archive with a ${size} file, GET it back, and POST ${API}/build with a ${size} context (Dockerfile: FROM the test image + LABEL). MB/s = payload bytes / time from first byte sent to last byte of the answer (10^6 bytes per MB); min / median / max over ${opts.transferRounds} rounds. CPU per MiB = user + system time of the proxy process (/proc/PID/stat) during the transfer / MiB moved: robust to the machine's other load. "${BARE}" is the reference proxy of section 1 (no policy, no logging): the floor for streaming through node:http on this machine, where client, proxy and daemon share ${env.machine.cores} cores.`,
     [...COLUMNS],
   );
   const targets = { ...env.peers, [BARE]: env.reference };
@@ -38,32 +39,44 @@ export async function throughput(env: BenchEnv): Promise<Section> {
   const put = columns();
   const get = columns();
   const build = columns();
+  // CPU of the proxy process per MiB moved (direct has none of its own): what GC or parsing
+  // changes show in even when the MB/s of a loaded machine do not.
+  const proxyPid: Partial<Record<Column, number>> = { HAProxy: env.haproxy.process.pid, dockgate: env.dockgate.process.pid, [BARE]: env.reference.pid };
+  const cpu = { put: columns(), get: columns(), build: columns() };
+  const mib = bytes / 1024 ** 2;
+  async function measured<T>(peer: Column, into: Record<Column, number[]>, run: () => Promise<T>): Promise<T> {
+    const pid = proxyPid[peer];
+    const before = pid === undefined ? 0 : readCpuMs(pid);
+    const result = await run();
+    if (pid !== undefined) into[peer].push((readCpuMs(pid) - before) / mib);
+    return result;
+  }
 
   for (let round = 0; round < opts.transferRounds; round++) {
     for (const peer of rotated(COLUMNS, round)) {
       const { socketPath, agent } = targets[peer];
-      const up = await send(socketPath, agent, 'PUT', `${API}/containers/${target}/archive?path=/tmp`, {
+      const up = await measured(peer, cpu.put, () => send(socketPath, agent, 'PUT', `${API}/containers/${target}/archive?path=/tmp`, {
         body: () => tarStream(archive),
         contentLength: tarLength(archive),
         headers: TAR,
         collect: true,
         timeoutMs: 600_000,
-      });
+      }));
       if (up.status !== 200) throw new Error(`PUT archive via ${peer}: HTTP ${up.status} ${up.body.toString('utf8').slice(0, 300)}`);
       put[peer].push(mbPerSecond(bytes, up.ms));
 
-      const down = await send(socketPath, agent, 'GET', `${API}/containers/${target}/archive?path=/tmp/blob`, { timeoutMs: 600_000 });
+      const down = await measured(peer, cpu.get, () => send(socketPath, agent, 'GET', `${API}/containers/${target}/archive?path=/tmp/blob`, { timeoutMs: 600_000 }));
       if (down.status !== 200 || down.bytes < bytes) throw new Error(`GET archive via ${peer}: HTTP ${down.status}, ${down.bytes} bytes`);
       get[peer].push(mbPerSecond(bytes, down.ms));
 
       const tag = `bench-context:${peer.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
-      const built = await send(socketPath, agent, 'POST', `${API}/build?t=${encodeURIComponent(tag)}&rm=1&forcerm=1`, {
+      const built = await measured(peer, cpu.build, () => send(socketPath, agent, 'POST', `${API}/build?t=${encodeURIComponent(tag)}&rm=1&forcerm=1`, {
         body: () => tarStream(context),
         contentLength: tarLength(context),
         headers: TAR,
         collect: true,
         timeoutMs: 600_000,
-      });
+      }));
       const log = built.body.toString('utf8');
       if (built.status !== 200 || log.includes('"errorDetail"')) throw new Error(`build via ${peer}: HTTP ${built.status} ${log.slice(-500)}`);
       build[peer].push(mbPerSecond(bytes, built.ms));
@@ -78,6 +91,14 @@ export async function throughput(env: BenchEnv): Promise<Section> {
     const h = f.ratios['HAProxy / direct']!.median;
     f.targets.push(info('HAProxy vs direct', fmtRatio(h)));
     f.targets.push(info('bare node:http vs direct', fmtRatio(f.ratios[`${BARE} / direct`]!.median)));
+    section.figures.push(f);
+  }
+  // Only against the bare proxy: a dockgate / HAProxy column is already there for MB/s, where
+  // higher is better; here lower is.
+  const cpuRatios = [['dockgate', BARE]] as const;
+  for (const [label, m] of [['PUT archive', cpu.put], ['GET archive', cpu.get], ['build context upload', cpu.build]] as const) {
+    const perProxy = Object.fromEntries(Object.entries(m).filter(([, v]) => v.length > 0));
+    const f = roundsFigure(`${label}: CPU of the proxy process per MiB`, 'ms', perProxy, cpuRatios);
     section.figures.push(f);
   }
   return section;

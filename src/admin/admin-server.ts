@@ -2,7 +2,8 @@
 // serve: a policy is in force and the daemon answers _ping). On loopback TCP or a unix socket
 // only (config.ts refuses anything else), and separate from the proxy's listeners, so a scraper
 // never needs access to the Docker API.
-import http from 'node:http';
+import type { ServerResponse } from 'node:http';
+import http from '../runtime/node-http.js';
 import type { AdminAddress } from '../config/config.js';
 import { ListenerError, listenUnix, type BoundUnixSocket } from '../listener/unix-socket.js';
 import type { Logger } from '../log/logger.js';
@@ -23,7 +24,7 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-function send(res: http.ServerResponse, status: number, contentType: string, body: string): void {
+function send(res: ServerResponse, status: number, contentType: string, body: string): void {
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
   res.end(body);
 }

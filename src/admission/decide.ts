@@ -33,8 +33,8 @@ export interface Admission {
 // proposes nothing new. A policy that keeps changing its mind is a broken policy: deny.
 export const MAX_MUTATION_ROUNDS = 5;
 
-/** Judges one input off the event loop (a decision worker); rejects with PolicyError on failure. */
-export type AsyncEvaluate = (input: PolicyInput) => Promise<PolicyDecision>;
+/** Decides one input off the event loop (the decision pool); rejects with PolicyError on failure. */
+export type AsyncDecide = (input: PolicyInput) => Promise<Admission>;
 
 export function decide(evaluator: Evaluator, input: PolicyInput): Admission {
   const rounds = admissionRounds(input);
@@ -43,15 +43,28 @@ export function decide(evaluator: Evaluator, input: PolicyInput): Admission {
   return step.value;
 }
 
-/** decide(), with each evaluation awaited (on a worker thread, under a deadline). */
-export async function decideAsync(evaluate: AsyncEvaluate, input: PolicyInput): Promise<Admission> {
-  const rounds = admissionRounds(input);
-  let step = rounds.next();
-  while (!step.done) step = rounds.next(await evaluate(step.value));
-  return step.value;
+/**
+ * The admission of `input` rebuilt from the policy's decision of each round, as a decision worker
+ * made them on its copy of the input: the same rounds run here on the original object (its exact
+ * big integers included), each answered by the next decision instead of an evaluation.
+ */
+export function replayDecisions(input: PolicyInput, decisions: readonly PolicyDecision[]): Admission {
+  let used = 0;
+  const admission = decide(
+    {
+      evaluate: () => {
+        const next = decisions[used++];
+        if (next === undefined) throw new PolicyError('result', 'the decision worker returned fewer mutation rounds than the admission needs');
+        return next;
+      },
+    },
+    input,
+  );
+  if (used !== decisions.length) throw new PolicyError('result', 'the decision worker returned more mutation rounds than the admission needs');
+  return admission;
 }
 
-// The mutation rounds, written once for both drivers: yields each input to evaluate and receives
+// The mutation rounds, written once for every driver: yields each input to evaluate and receives
 // the policy's decision on it.
 function* admissionRounds(input: PolicyInput): Generator<PolicyInput, Admission, PolicyDecision> {
   let current = input;

@@ -4,7 +4,7 @@
 // builtin), and a reload brings a new evaluator object, so a decision holds for as long as the
 // evaluator that made it is in force. Inputs with a body or looked-up state are always evaluated.
 import type { PolicyInput } from '../policy/contract.js';
-import { decide, decideAsync, type Admission, type AsyncEvaluate, type Evaluator } from './decide.js';
+import { decide, type Admission, type AsyncDecide, type Evaluator } from './decide.js';
 
 /** Distinct body-less inputs kept per evaluator; the oldest goes first. */
 export const MEMO_ENTRIES = 512;
@@ -24,9 +24,9 @@ export function memoKey(input: PolicyInput): string | null {
  * a memo hit stays synchronous either way.
  */
 export function decideMemoized(evaluator: Evaluator, input: PolicyInput): Admission;
-export function decideMemoized(evaluator: Evaluator, input: PolicyInput, offloaded: AsyncEvaluate | undefined): Admission | Promise<Admission>;
-export function decideMemoized(evaluator: Evaluator, input: PolicyInput, offloaded?: AsyncEvaluate): Admission | Promise<Admission> {
-  const run = () => (offloaded ? decideAsync(offloaded, input) : decide(evaluator, input));
+export function decideMemoized(evaluator: Evaluator, input: PolicyInput, offloaded: AsyncDecide | undefined): Admission | Promise<Admission>;
+export function decideMemoized(evaluator: Evaluator, input: PolicyInput, offloaded?: AsyncDecide): Admission | Promise<Admission> {
+  const run = () => (offloaded ? offloaded(input) : decide(evaluator, input));
   const key = memoKey(input);
   if (key === null) return run();
   let memo = memos.get(evaluator);

@@ -7,9 +7,10 @@
 // 15 MB of memory, which an idle dockgate does not hold.
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log/logger.js';
-import type { PolicyDecision, PolicyInput } from '../policy/contract.js';
+import type { PolicyInput } from '../policy/contract.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import { PolicyError } from '../policy/policy-error.js';
+import { replayDecisions, type Admission } from './decide.js';
 import type { FromWorker, ToWorker } from './decision-protocol.js';
 
 export interface DecisionPoolOptions {
@@ -39,8 +40,9 @@ interface Task {
   id: number;
   generation: number;
   engine: PolicyEngine;
-  input: string;
-  resolve: (d: PolicyDecision) => void;
+  input: PolicyInput;
+  text: string;
+  resolve: (a: Admission) => void;
   reject: (e: PolicyError) => void;
 }
 
@@ -79,8 +81,11 @@ export class DecisionPool {
     return { workers: this.slots.size, busy, queued: this.queue.length, deadlineExceeded: this.deadlineExceeded, crashed: this.crashed };
   }
 
-  /** Evaluates `engine`'s policy on `input` in a worker. Rejects with PolicyError (deny) on any failure. */
-  evaluate(engine: PolicyEngine, input: PolicyInput): Promise<PolicyDecision> {
+  /**
+   * Decides `input` with `engine`'s policy in a worker, every mutation round under one deadline.
+   * Rejects with PolicyError (deny) on any failure.
+   */
+  decide(engine: PolicyEngine, input: PolicyInput): Promise<Admission> {
     if (this.closed) return Promise.reject(new PolicyError('evaluate', 'dockgate is shutting down'));
     let generation = this.generations.get(engine);
     if (generation === undefined) {
@@ -89,7 +94,7 @@ export class DecisionPool {
     }
     const text = JSON.stringify(input);
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, generation: generation!, engine, input: text, resolve, reject });
+      this.queue.push({ id: this.nextId++, generation: generation!, engine, input, text, resolve, reject });
       this.pump();
     });
   }
@@ -125,7 +130,7 @@ export class DecisionPool {
       this.post(slot, { type: 'policy', generation: task.generation, policy: task.engine.toPortable() });
       slot.generation = task.generation;
     }
-    this.post(slot, { type: 'evaluate', id: task.id, generation: task.generation, input: task.input });
+    this.post(slot, { type: 'decide', id: task.id, generation: task.generation, input: task.text });
     slot.deadline = setTimeout(() => {
       this.deadlineExceeded++;
       this.opts.stats?.evaluationStopped('deadline');
@@ -174,8 +179,15 @@ export class DecisionPool {
     if (!task || task.id !== msg.id) return;
     clearTimeout(slot.deadline);
     slot.task = undefined;
-    if (msg.type === 'evaluated') task.resolve(msg.decision);
-    else task.reject(new PolicyError(msg.stage ?? 'evaluate', msg.message));
+    if (msg.type === 'decided') {
+      try {
+        task.resolve(replayDecisions(task.input, msg.decisions));
+      } catch (err) {
+        task.reject(err instanceof PolicyError ? err : new PolicyError('result', (err as Error).message));
+      }
+    } else {
+      task.reject(new PolicyError(msg.stage ?? 'evaluate', msg.message));
+    }
     slot.idle = setTimeout(() => void this.retire(slot), this.idleMs);
     slot.idle.unref();
     this.pump();

@@ -11,11 +11,13 @@ import type { PolicyErrorStage } from '../policy/policy-error.js';
 
 export type ToWorker =
   | { type: 'policy'; generation: number; policy: PortablePolicy }
-  | { type: 'evaluate'; id: number; generation: number; input: string };
+  /** Decide the input: every mutation round, in the worker (one round trip per admission). */
+  | { type: 'decide'; id: number; generation: number; input: string };
 
 export type FromWorker =
   /** Sent once the worker has loaded: a cold start does not count against an evaluation's deadline. */
   | { type: 'ready' }
-  | { type: 'evaluated'; id: number; decision: PolicyDecision }
+  /** The policy's decision of each round, in order (the pool replays them on its own input). */
+  | { type: 'decided'; id: number; decisions: PolicyDecision[] }
   /** `stage` is set when the failure was a PolicyError; otherwise it was an unexpected throw. */
   | { type: 'failed'; id: number; message: string; stage?: PolicyErrorStage };

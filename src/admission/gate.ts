@@ -15,7 +15,7 @@ import { PolicyError } from '../policy/policy-error.js';
 import type { GateVerdict, RequestGate } from '../proxy/gate.js';
 import { BodyError, readBody } from './body-reader.js';
 import { decideMemoized } from './decision-memo.js';
-import { denialMessage, type Admission, type AsyncEvaluate, type Evaluator } from './decide.js';
+import { denialMessage, type Admission, type AsyncDecide, type Evaluator } from './decide.js';
 import { canLookUp, LookupError, lookUp, type InspectClient } from './lookup.js';
 import { isObject, referencedVolumes } from './related.js';
 import { FilterError } from './filters.js';
@@ -50,10 +50,10 @@ export interface AdmissionGateOptions {
   /** Sees every evaluated decision (decision-log shipping); called synchronously. */
   decisionLog?: (record: DecisionRecord) => void;
   /**
-   * Where an evaluator's evaluations run off the event loop (the decision pool), or undefined to
-   * evaluate in-process (no policy loaded yet, `dockgate eval`, policyWorkers: 0).
+   * Where an evaluator's decisions are made off the event loop (the decision pool), or undefined
+   * to evaluate in-process (no policy loaded yet, `dockgate eval`, policyWorkers: 0).
    */
-  offload?: (evaluator: Evaluator) => AsyncEvaluate | undefined;
+  offload?: (evaluator: Evaluator) => AsyncDecide | undefined;
 }
 
 /** The identity of a connection (its TLS client certificate), or why it has none (refused). */

@@ -57,6 +57,23 @@ function badReference(kind: Kind, ref: string): Refusal {
   return { status: 400, message: NOT_FOUND[kind](ref) };
 }
 
+/**
+ * The first refusal of checks that run at once (independent daemon lookups), in the order given:
+ * the same answer as running them one after another, in one round trip's time.
+ */
+async function firstRefusal(checks: (Promise<Refusal | null> | null)[]): Promise<Refusal | null> {
+  try {
+    for (const check of checks) {
+      const refusal = await check;
+      if (refusal) return refusal;
+    }
+    return null;
+  } finally {
+    // Checks after the deciding one are not awaited: their failures are not unhandled rejections.
+    for (const check of checks) void check?.catch(() => undefined);
+  }
+}
+
 // Where each kind's inspect result keeps its labels.
 const LABELS_AT: Record<Kind, string[]> = {
   container: ['Config', 'Labels'],
@@ -179,10 +196,15 @@ export class Ownership {
   }
 
   /** A reference to an existing object: someone else's is "not found"; a missing one goes on. */
-  private async checkExisting(kind: 'container' | 'network', ref: string, route: ClassifiedRoute): Promise<Refusal | null> {
+  private async checkExisting(
+    kind: 'container' | 'network',
+    ref: string,
+    route: ClassifiedRoute,
+    refuse: (kind: Kind, ref: string) => Refusal = notFound,
+  ): Promise<Refusal | null> {
     if (ref === '') return null;
     const found = await this.lookUp(kind, ref, route);
-    if (found !== null && !this.mine(kind, found)) return notFound(kind, ref);
+    if (found !== null && !this.mine(kind, found)) return refuse(kind, ref);
     return null;
   }
 
@@ -207,17 +229,6 @@ export class Ownership {
   }
 
   private async checkContainerCreate(route: ClassifiedRoute, input: PolicyInput, object: JsonValue | undefined): Promise<Refusal | null> {
-    const named = await this.checkName('container', firstValue(route.query, 'name') ?? '', route);
-    if (named) return named;
-    // An image someone else built: missing, as the daemon says it (the CLI then tries a pull).
-    const image = isObject(object) ? str(object.Image) : '';
-    if (image !== '') {
-      const refusal = this.checkImage(image, await this.lookUp('image', image, route), 'create');
-      if (refusal) return refusal;
-    }
-    for (const [name, volume] of Object.entries(input.volumes ?? {})) {
-      if (volume !== null && !this.mine('volume', volume)) return conflict('volume', name);
-    }
     const hostConfig = isObject(object) && isObject(object.HostConfig) ? object.HostConfig : {};
     // Containers whose volumes or namespaces this one would share: must be the caller's.
     const refs = new Set<string>();
@@ -228,24 +239,39 @@ export class Ownership {
       const mode = str(hostConfig[field]).trim();
       if (mode.toLowerCase().startsWith('container:')) refs.add(mode.slice('container:'.length));
     }
-    const containers: Record<string, JsonValue> = {};
-    for (const ref of refs) {
-      if (ref === '') continue;
-      const found = await this.lookUp('container', ref, route);
-      if (found === null || !this.mine('container', found)) return badReference('container', ref);
-      containers[ref] = found as JsonValue;
-    }
-    if (Object.keys(containers).length > 0) input.containers = containers;
+    refs.delete('');
     // Networks it would join: the caller's own, or the daemon's shared ones.
     const networks = new Set<string>();
     const mode = str(hostConfig.NetworkMode).trim();
     if (!mode.toLowerCase().startsWith('container:')) networks.add(mode);
     const endpoints = isObject(object) && isObject(object.NetworkingConfig) ? object.NetworkingConfig.EndpointsConfig : undefined;
     if (isObject(endpoints)) for (const name of Object.keys(endpoints)) networks.add(name);
-    for (const name of networks) {
-      if (SHARED_NETWORKS.has(name)) continue;
-      const found = await this.lookUp('network', name, route);
-      if (found !== null && !this.mine('network', found)) return badReference('network', name);
+    for (const name of SHARED_NETWORKS) networks.delete(name);
+
+    const containers: Record<string, JsonValue> = {};
+    // An image someone else built: missing, as the daemon says it (the CLI then tries a pull).
+    const image = isObject(object) ? str(object.Image) : '';
+    const refusal = await firstRefusal([
+      this.checkName('container', firstValue(route.query, 'name') ?? '', route),
+      image === '' ? null : this.lookUp('image', image, route).then((found) => this.checkImage(image, found, 'create')),
+      // Named volumes were looked up with the other inputs of the policy.
+      Promise.resolve(this.volumeConflict(input.volumes)),
+      ...[...refs].map(async (ref) => {
+        const found = await this.lookUp('container', ref, route);
+        if (found === null || !this.mine('container', found)) return badReference('container', ref);
+        containers[ref] = found as JsonValue;
+        return null;
+      }),
+      ...[...networks].map((name) => this.checkExisting('network', name, route, badReference)),
+    ]);
+    if (refusal) return refusal;
+    if (Object.keys(containers).length > 0) input.containers = containers;
+    return null;
+  }
+
+  private volumeConflict(volumes: PolicyInput['volumes']): Refusal | null {
+    for (const [name, volume] of Object.entries(volumes ?? {})) {
+      if (volume !== null && !this.mine('volume', volume)) return conflict('volume', name);
     }
     return null;
   }

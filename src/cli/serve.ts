@@ -73,7 +73,7 @@ export async function serve(config: DockgateConfig): Promise<number> {
   const upstream = new Upstream(upstreamAddress);
   const pool = config.policyWorkers > 0 ? new DecisionPool({ workers: config.policyWorkers, deadlineMs: config.policyDeadlineMs, log, ...(metrics ? { stats: metrics } : {}) }) : undefined;
   if (pool && metrics) metrics.countPolicyWorkers(() => pool.stats.workers);
-  const offload = pool ? { offload: (e: Evaluator) => (e instanceof PolicyEngine ? (input: PolicyInput) => pool.evaluate(e, input) : undefined) } : {};
+  const offload = pool ? { offload: (e: Evaluator) => (e instanceof PolicyEngine ? (input: PolicyInput) => pool.decide(e, input) : undefined) } : {};
 
   // One http.Server per listener: a caller's identity is a property of the connection it came in
   // on, and each listener's connection limit is its own.

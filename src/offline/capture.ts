@@ -6,7 +6,8 @@
 // fake daemon with the mutated body (so later lookups see what dockerd would have stored).
 import { spawn } from 'node:child_process';
 import { accessSync, constants, promises as fs } from 'node:fs';
-import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import http from '../runtime/node-http.js';
 import type { Socket } from 'node:net';
 import path from 'node:path';
 import type { InspectClient } from '../admission/lookup.js';
@@ -59,7 +60,7 @@ export function findExecutable(name: string, preferred: string[] = []): string |
   return undefined;
 }
 
-function readAll(req: http.IncomingMessage): Promise<Buffer> {
+function readAll(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -77,7 +78,7 @@ function parseJson(body: Buffer | null): JsonValue | undefined {
   }
 }
 
-function writeAnswer(res: http.ServerResponse, answer: FakeAnswer, apiVersion: string, rewrite?: (status: number, body: unknown) => unknown): void {
+function writeAnswer(res: ServerResponse, answer: FakeAnswer, apiVersion: string, rewrite?: (status: number, body: unknown) => unknown): void {
   const headers: Record<string, string> = { 'Api-Version': apiVersion, 'Docker-Experimental': 'false', Ostype: 'linux', Server: 'dockgate-eval', ...answer.headers };
   let payload: string | undefined = answer.text;
   if (answer.json !== undefined) {
@@ -119,7 +120,7 @@ export async function captureClient(command: string[], opts: CaptureOptions): Pr
     })().catch((err: unknown) => sendDockerError(res, 500, `dockgate eval: ${(err as Error).message}`));
   });
   // attach / exec start: judged like any request, then a raw stream that ends at once.
-  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     void (async () => {
       const { result, verdict } = await judge.judge({ method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body: head.length > 0 ? head : null }, opts.showInput);
       requests.push(result);

@@ -11,16 +11,38 @@ export interface FileWatch {
 
 export const DEFAULT_DEBOUNCE_MS = 200;
 
-export function watchBundleFile(file: string, onChange: () => void, debounceMs = DEFAULT_DEBOUNCE_MS): FileWatch {
+/** Where a watch can fail: fs.watch, or a stand-in for fault injection in tests. */
+export type WatchFunction = (dir: string, options: { persistent: boolean }, listener: () => void) => FSWatcher;
+
+/**
+ * Watches `file`'s directory and calls `onChange` (debounced) when something in it changes.
+ * A watch that cannot start (inotify limits: EMFILE, ENOSPC) or that fails later (directory
+ * removed) is reported to `onError` and ends; the proxy keeps serving and SIGHUP still reloads.
+ */
+export function watchBundleFile(
+  file: string,
+  onChange: () => void,
+  onError: (err: Error) => void,
+  debounceMs = DEFAULT_DEBOUNCE_MS,
+  watchFn: WatchFunction = watch,
+): FileWatch {
   let timer: NodeJS.Timeout | undefined;
   const fire = () => {
     clearTimeout(timer);
     timer = setTimeout(onChange, debounceMs);
     timer.unref();
   };
-  const watcher: FSWatcher = watch(path.dirname(file), { persistent: false }, fire);
-  // A watch error (directory removed) must not crash the proxy; SIGHUP still reloads.
-  watcher.on('error', () => watcher.close());
+  let watcher: FSWatcher;
+  try {
+    watcher = watchFn(path.dirname(file), { persistent: false }, fire);
+  } catch (err) {
+    onError(err as Error);
+    return { close: () => undefined };
+  }
+  watcher.on('error', (err: Error) => {
+    watcher.close();
+    onError(err);
+  });
   return {
     close() {
       clearTimeout(timer);

@@ -73,7 +73,9 @@ export async function startPolicyDistribution({ config, log, stats = NO_STATS }:
     reloading = reloading.then(() => activator.reloadFile(file, reason, force));
   };
   // The embedded bundle is part of the installed package: only SIGHUP re-reads it.
-  const watch: FileWatch | undefined = config.policy !== undefined ? watchBundleFile(file, () => reload('file changed', false)) : undefined;
+  const watchFailed = (err: Error) =>
+    log.error({ source: file, err: err.message }, 'cannot watch the policy bundle for changes; it is reloaded on SIGHUP only');
+  const watch: FileWatch | undefined = config.policy !== undefined ? watchBundleFile(file, () => reload('file changed', false), watchFailed) : undefined;
   const onHup = () => {
     log.info({ source: file }, 'SIGHUP: reloading the policy bundle');
     reload('SIGHUP', true);

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES } from '../runtime/node-http.js';
 
 // Docker's error shape. The Go client only extracts `message` when the Content-Type is exactly
 // application/json, and the CLI then prints "Error response from daemon: <message>".

@@ -3,9 +3,8 @@ import type { Transform } from 'node:stream';
 import type { Logger } from '../log/logger.js';
 import type { Upstream } from '../upstream/client.js';
 import { sendDockerError } from './docker-error.js';
-import { endToEndHeaders } from './headers.js';
+import { CONTENT_LENGTH, endToEndHeaders } from './headers.js';
 
-const CONTENT_LENGTH = new Set(['content-length']);
 const BODY_HEADERS = new Set(['content-length', 'content-type']);
 const NO_BODY_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 

@@ -26,6 +26,9 @@ function connectionTokens(raw: readonly string[]): Set<string> | null {
   return tokens;
 }
 
+/** For HeaderFilter.drop: a body re-framed by the proxy gets a length of its own. */
+export const CONTENT_LENGTH: ReadonlySet<string> = new Set(['content-length']);
+
 export interface HeaderFilter {
   /** Also drop these (lower-case) names, e.g. content-length when the body is replaced. */
   drop?: ReadonlySet<string>;

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
 import type { Upstream } from '../upstream/client.js';
 import { writeDockerErrorToSocket } from './docker-error.js';
-import { endToEndHeaders } from './headers.js';
+import { CONTENT_LENGTH, endToEndHeaders } from './headers.js';
 
 export interface HijackOptions {
   upstream: Upstream;
@@ -19,7 +19,6 @@ export interface HijackOptions {
   onUpstreamAnswer?: () => void;
 }
 
-const CONTENT_LENGTH = new Set(['content-length']);
 
 function responseHead(res: IncomingMessage, headers: readonly string[]): string {
   let head = `HTTP/1.1 ${res.statusCode} ${res.statusMessage}\r\n`;

@@ -1,4 +1,5 @@
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
+import http from '../runtime/node-http.js';
 import https from 'node:https';
 import type { TlsOptions } from 'node:tls';
 import type { Socket } from 'node:net';
@@ -44,8 +45,8 @@ const NO_METRICS: ProxyMetrics = {
 };
 
 export interface ProxyServer {
-  /** An https.Server (also an http.Server) when `tls` was given. */
-  server: http.Server;
+  /** An https.Server (also an Server) when `tls` was given. */
+  server: Server;
   /** Hijacked connections currently open (attach, exec, sessions). */
   readonly hijacked: ReadonlySet<Socket>;
   /**
@@ -71,7 +72,7 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   const metrics = opts.metrics ?? NO_METRICS;
   const listener = opts.listener ?? 'default';
 
-  const httpOptions: http.ServerOptions = {
+  const httpOptions: ServerOptions = {
     maxHeaderSize: MAX_HEADER_BYTES,
     // No overall request deadline: builds and archive uploads stream for as long as they need.
     requestTimeout: 0,
@@ -84,7 +85,7 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     // Duplicate headers stay separate in rawHeaders (BuildKit repeats X-Docker-Expose-Session-*).
     joinDuplicateHeaders: false,
   };
-  // allowHalfOpen as http.Server has it: `docker run` without -i half-closes its hijacked
+  // allowHalfOpen as Server has it: `docker run` without -i half-closes its hijacked
   // connection (over TLS: close_notify) and then reads the output; https.Server would end it.
   const server = opts.tls ? https.createServer({ ...opts.tls, ...httpOptions, allowHalfOpen: true }) : http.createServer(httpOptions);
 

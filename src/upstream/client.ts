@@ -1,4 +1,5 @@
-import http from 'node:http';
+import type { Agent, ClientRequest, RequestOptions } from 'node:http';
+import http from '../runtime/node-http.js';
 import net from 'node:net';
 import type { UpstreamAddress } from './address.js';
 
@@ -10,7 +11,7 @@ export const MAX_HEADER_BYTES = 1024 * 1024;
 // half-open connections for hijacked streams (attach, exec start, BuildKit sessions).
 export class Upstream {
   readonly address: UpstreamAddress;
-  private readonly agent: http.Agent;
+  private readonly agent: Agent;
 
   constructor(address: UpstreamAddress) {
     this.address = address;
@@ -22,14 +23,14 @@ export class Upstream {
     });
   }
 
-  private target(): http.RequestOptions {
+  private target(): RequestOptions {
     return this.address.kind === 'unix'
       ? { socketPath: this.address.socketPath }
       : { host: this.address.host, port: this.address.port };
   }
 
   /** A request on the shared keep-alive pool. `headers` is a flat raw-header list. */
-  request(method: string, path: string, headers: string[]): http.ClientRequest {
+  request(method: string, path: string, headers: string[]): ClientRequest {
     return http.request({
       ...this.target(),
       agent: this.agent,
@@ -43,7 +44,7 @@ export class Upstream {
   }
 
   /** A request on its own connection that may be upgraded (101) and then spliced raw. */
-  upgradeRequest(method: string, path: string, headers: string[]): http.ClientRequest {
+  upgradeRequest(method: string, path: string, headers: string[]): ClientRequest {
     const address = this.address;
     return http.request({
       method,

@@ -12,6 +12,7 @@ import { ALLOW_ALL_BUNDLE, ensurePolicyBundle } from '../support/policy-bundle.j
 import { scrape, sumOf } from '../support/prometheus.js';
 import { acceptedConnections } from '../support/unix-connections.js';
 import { CLI_ENTRY, nodeBinary } from '../support/repo.js';
+import { HEAP_FLOOR_MIB } from '../../src/runtime/heap-floor.js';
 import { DENY_PRIVILEGED, DENY_PRIVILEGED_BUNDLE } from '../support/security.js';
 
 // Operating dockgate (issue 6): configuration checks, decision lines, audit mode, metrics and
@@ -180,6 +181,47 @@ describe('metrics and health (admin listener)', () => {
     expect(sumOf(after, 'dockgate_policy_reloads_total', { result: 'failure' })).toBe(0);
     const loaded = await env().dockgate.waitForRecord((r) => r.msg === 'policy activated');
     expect(after.filter((s) => s.name === 'dockgate_policy_info').map((s) => [s.labels.revision, s.value])).toEqual([[loaded.revision ?? '', 1]]);
+  });
+
+  test('the young generation stays at its initial size while hundreds of streams open', async () => {
+    // src/runtime/young-generation.ts: without it V8 grows the new space to 32 MiB under this load.
+    const admin = env().dockgate.adminSocket!;
+    const name = uniqueName('dgo-heap');
+    const run = await runDocker(env().dockgate.dockerHost, ['run', '-d', '--name', name, ...LABEL_ARGS, env().testImage, 'sh', '-c', 'while true; do echo tick; sleep 0.2; done']);
+    expect(run.code, describeResult(run)).toBe(0);
+    const streams: http.ClientRequest[] = [];
+    try {
+      for (let batch = 0; batch < 6; batch++) {
+        await Promise.all(
+          Array.from({ length: 50 }, () =>
+            new Promise<void>((resolve, reject) => {
+              const req = http.request({ socketPath: env().dockgate.socketPath, agent: false, path: `/v1.41/containers/${name}/logs?follow=1&stdout=1&tail=1` }, (res) => {
+                expect(res.statusCode).toBe(200);
+                res.once('data', () => resolve());
+              });
+              req.once('error', reject);
+              streams.push(req);
+              req.end();
+            }),
+          ),
+        );
+      }
+      const metrics = await scrape(admin);
+      const newSpace = sumOf(metrics, 'nodejs_heap_space_size_total_bytes', { space: 'new' });
+      expect(newSpace).toBeGreaterThan(0);
+      expect(newSpace).toBeLessThanOrEqual(4 * 1024 * 1024);
+    } finally {
+      for (const req of streams) req.destroy();
+      await engineRequest(env().dockerSocket, 'DELETE', `/containers/${name}?force=1`);
+    }
+  });
+
+  test('serves with the old-generation floor, in the process that was started', async () => {
+    // src/runtime/heap-floor.ts: serve re-executes itself with the flag; execve keeps the PID.
+    const cmdline = (await fs.readFile(`/proc/${env().dockgate.pid}/cmdline`, 'utf8')).split('\0');
+    expect(cmdline).toContain(`--initial-old-space-size=${HEAP_FLOOR_MIB}`);
+    expect(cmdline.filter((a) => a.startsWith('--initial-old-space-size'))).toHaveLength(1);
+    expect((await engineRequest(env().dockgate.socketPath, 'GET', '/_ping')).status).toBe(200);
   });
 
   test('while a logs -f and an exec -i are open: one request in flight, one hijacked stream', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide, denialMessage, MAX_MUTATION_ROUNDS, type Evaluator } from '../../src/admission/decide.js';
+import { decide, denialMessage, MAX_MUTATION_ROUNDS, replayDecisions, type Evaluator } from '../../src/admission/decide.js';
 import type { JsonObject, PolicyDecision, PolicyInput } from '../../src/policy/contract.js';
 import { PolicyError } from '../../src/policy/policy-error.js';
 
@@ -97,5 +97,23 @@ describe('decide: mutation rounds', () => {
     const result = decide(ev, base);
     expect(result.allowed).toBe(true);
     expect(result.warnings).toEqual(['latest-tag: pin the image']);
+  });
+});
+
+describe('replayDecisions: an admission rebuilt from the decisions a worker made', () => {
+  const labelled = (input: PolicyInput) =>
+    (input.object as JsonObject).Labels !== undefined ? answer({ warnings: ['labelled'] }) : answer({ patch: [{ op: 'add', path: '/Labels', value: { owner: 'ci' } }] });
+
+  it('equals the admission decided in place', () => {
+    const ev = evaluator(labelled);
+    const decided = decide(ev, base);
+    expect(decided.rounds).toBe(2);
+    expect(replayDecisions(base, ev.calls.map(labelled))).toEqual(decided);
+  });
+
+  it('fails closed when the rounds do not match the admission', () => {
+    const first = labelled(base);
+    expect(() => replayDecisions(base, [first])).toThrow(/fewer mutation rounds/);
+    expect(() => replayDecisions(base, [first, answer({}), answer({})])).toThrow(/more mutation rounds/);
   });
 });

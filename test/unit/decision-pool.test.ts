@@ -1,10 +1,15 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterEach, describe, expect, test } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { decide } from '../../src/admission/decide.js';
+import { rawJsonNumber } from '../../src/docker/json-value.js';
+import { PolicyEngine } from '../../src/policy/engine.js';
+import { ensureDistBuilt } from '../support/build-dist.js';
+import { containerCreate } from './support/policy-inputs.js';
 import { DecisionPool } from '../../src/admission/decision-pool.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { PolicyInput } from '../../src/policy/contract.js';
-import type { PolicyEngine } from '../../src/policy/engine.js';
 
 // The decision pool's bookkeeping, with a scripted worker that hangs, crashes or answers on
 // request: a deadline or a crash fails only its own evaluation (PolicyError: the gate denies),
@@ -30,40 +35,40 @@ describe('DecisionPool', () => {
   test('starts no worker until an evaluation needs one', async () => {
     const p = newPool(2);
     expect(p.stats.workers).toBe(0);
-    await expect(p.evaluate(engine('a'), input('ok'))).resolves.toMatchObject({ allowed: true });
+    await expect(p.decide(engine('a'), input('ok'))).resolves.toMatchObject({ allowed: true });
     expect(p.stats.workers).toBe(1);
   });
 
   test('an evaluation past the deadline is denied and its worker replaced; the others are answered', async () => {
     const p = newPool(2);
-    const stuck = p.evaluate(engine('a'), input('hang'));
-    const others = Array.from({ length: 5 }, () => p.evaluate(engine('a'), input('ok')));
+    const stuck = p.decide(engine('a'), input('hang'));
+    const others = Array.from({ length: 5 }, () => p.decide(engine('a'), input('ok')));
     // The others finish on the second worker while the first is stuck.
     await expect(Promise.all(others)).resolves.toHaveLength(5);
     await expect(stuck).rejects.toThrow(/did not decide within 300 ms/);
     expect(p.stats.deadlineExceeded).toBe(1);
-    await expect(p.evaluate(engine('a'), input('ok'))).resolves.toMatchObject({ allowed: true });
+    await expect(p.decide(engine('a'), input('ok'))).resolves.toMatchObject({ allowed: true });
   });
 
   test('a single worker stuck past its deadline delays the queue, then serves it', async () => {
     const p = newPool(1);
-    const stuck = p.evaluate(engine('a'), input('hang'));
-    const next = p.evaluate(engine('a'), input('ok'));
+    const stuck = p.decide(engine('a'), input('hang'));
+    const next = p.decide(engine('a'), input('ok'));
     await expect(stuck).rejects.toThrow(/deadline|policyDeadlineMs/);
     await expect(next).resolves.toMatchObject({ allowed: true });
   });
 
   test.each(['crash', 'throw'])('a worker that dies (%s) fails its evaluation only; a new worker takes the next', async (how) => {
     const p = newPool(1, 5_000);
-    await expect(p.evaluate(engine('a'), input(how))).rejects.toThrow(/decision worker crashed/);
+    await expect(p.decide(engine('a'), input(how))).rejects.toThrow(/decision worker crashed/);
     expect(p.stats.crashed).toBe(1);
-    await expect(p.evaluate(engine('a'), input('ok'))).resolves.toMatchObject({ allowed: true });
+    await expect(p.decide(engine('a'), input('ok'))).resolves.toMatchObject({ allowed: true });
   });
 
   test('a worker that cannot start denies what waits, and is tried again for the next evaluation', async () => {
     pool = new DecisionPool({ workers: 2, deadlineMs: 300, log: createLogger('silent'), workerUrl: new URL('./no-such-worker.mjs', WORKER) });
-    await expect(pool.evaluate(engine('a'), input('ok'))).rejects.toThrow(/could not start/);
-    await expect(pool.evaluate(engine('a'), input('ok'))).rejects.toThrow(/could not start/);
+    await expect(pool.decide(engine('a'), input('ok'))).rejects.toThrow(/could not start/);
+    await expect(pool.decide(engine('a'), input('ok'))).rejects.toThrow(/could not start/);
     expect(pool.stats.workers).toBe(0);
   });
 
@@ -71,20 +76,38 @@ describe('DecisionPool', () => {
     const p = newPool(1);
     const a = engine('a');
     const b = engine('b');
-    const first = await p.evaluate(a, input('ok'));
-    const second = await p.evaluate(b, input('ok'));
-    const again = await p.evaluate(a, input('ok'));
+    const first = await p.decide(a, input('ok'));
+    const second = await p.decide(b, input('ok'));
+    const again = await p.decide(a, input('ok'));
     expect(first.revision).not.toBe(second.revision);
     expect(again.revision).toBe(first.revision);
   });
 
   test('close() denies what is queued or running', async () => {
     const p = newPool(1);
-    const running = expect(p.evaluate(engine('a'), input('hang'))).rejects.toThrow(/shutting down/);
-    const queued = expect(p.evaluate(engine('a'), input('ok'))).rejects.toThrow(/shutting down/);
+    const running = expect(p.decide(engine('a'), input('hang'))).rejects.toThrow(/shutting down/);
+    const queued = expect(p.decide(engine('a'), input('ok'))).rejects.toThrow(/shutting down/);
     await p.close();
     await running;
     await queued;
-    await expect(p.evaluate(engine('a'), input('ok'))).rejects.toThrow(/shutting down/);
+    await expect(p.decide(engine('a'), input('ok'))).rejects.toThrow(/shutting down/);
+  });
+});
+
+describe('DecisionPool with the real decision worker', () => {
+  beforeAll(async () => {
+    await ensureDistBuilt();
+  }, 120_000);
+
+  test('the worker decides every mutation round, as in-process; big integers stay exact', async () => {
+    const real = await PolicyEngine.load(fileURLToPath(new URL('../../policy/dist/test-deny-privileged.tar.gz', import.meta.url)), { entrypoint: 'dockgate/test/decision' });
+    pool = new DecisionPool({ workers: 1, deadlineMs: 10_000, log: createLogger('silent'), workerUrl: new URL('../../dist/admission/decision-worker.js', import.meta.url) });
+    const create = containerCreate({ HostConfig: { Memory: rawJsonNumber('9007199254740993') } });
+    const admission = await pool.decide(real, create);
+    expect(admission).toEqual(decide(real, create));
+    expect(admission.rounds).toBe(2); // the test policy stamps a label, then finds nothing to change
+    expect(JSON.stringify((admission.object as { HostConfig: unknown }).HostConfig)).toContain('"Memory":9007199254740993');
+    const denied = await pool.decide(real, containerCreate({ HostConfig: { Privileged: true } }));
+    expect(denied.allowed).toBe(false);
   });
 });

@@ -5,11 +5,11 @@
 import { parentPort } from 'node:worker_threads';
 
 parentPort.on('message', (msg) => {
-  if (msg.type !== 'evaluate') return;
+  if (msg.type !== 'decide') return;
   const { uid } = JSON.parse(msg.input);
   if (uid === 'hang') return;
   if (uid === 'crash') process.exit(3);
   if (uid === 'throw') setImmediate(() => { throw new Error('worker blew up'); });
-  setTimeout(() => parentPort.postMessage({ type: 'evaluated', id: msg.id, decision: { allowed: true, violations: [], patch: [], warnings: [], revision: `gen-${msg.generation}` } }), 5);
+  setTimeout(() => parentPort.postMessage({ type: 'decided', id: msg.id, decisions: [{ allowed: true, violations: [], patch: [], warnings: [], revision: `gen-${msg.generation}` }] }), 5);
 });
 parentPort.postMessage({ type: 'ready' });
