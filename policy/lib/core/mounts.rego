@@ -198,8 +198,14 @@ volume_create_refs contains ref if {
 	}
 }
 
-# All host path references of this request.
-refs := ((bind_refs(_binds, "HostConfig.Binds") | mount_refs(_mounts, _mounts_field)) | existing_volume_refs) | volume_create_refs
+# All host path references of this request (one set built, rather than unions of four).
+refs contains ref if some ref in bind_refs(_binds, "HostConfig.Binds")
+
+refs contains ref if some ref in mount_refs(_mounts, _mounts_field)
+
+refs contains ref if some ref in existing_volume_refs
+
+refs contains ref if some ref in volume_create_refs
 
 default _binds := []
 

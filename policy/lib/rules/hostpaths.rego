@@ -73,8 +73,8 @@ violation contains {"rule": "host-path-options", "message": msg} if {
 }
 
 violation contains {"rule": "host-binds", "message": msg} if {
-	config.enabled("host-binds")
 	some ref in mounts.refs
+	config.enabled("host-binds")
 	msg := concat("", [
 		"host path ", ref.source, " (", ref.field, ") is not allowed under profile '", config.profile_name,
 		"'; use a named volume or tmpfs",
@@ -110,8 +110,8 @@ needs_read_only(ref) if {
 _writable_text := util.list_text(paths.writable_prefixes)
 
 violation contains {"rule": "host-path-readonly", "message": msg, "fixable": true} if {
-	config.reports_fixable("host-path-readonly")
 	some ref in mounts.refs
+	config.reports_fixable("host-path-readonly")
 	not ref.existing
 	needs_read_only(ref)
 	msg := concat("", [
