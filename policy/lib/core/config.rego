@@ -28,9 +28,15 @@ default _profiles := {}
 
 _profiles := data.dockgate.profiles if is_object(data.dockgate.profiles)
 
-_identity := util.obj(object.get(_cfg, ["identities", request.username], {}))
+_identity := x if {
+	x := _cfg.identities[request.username]
+	is_object(x)
+} else := {}
 
-_listener := util.obj(object.get(_cfg, ["listeners", request.listener], {}))
+_listener := x if {
+	x := _cfg.listeners[request.listener]
+	is_object(x)
+} else := {}
 
 profile_name := n if {
 	n := input.userInfo.profile

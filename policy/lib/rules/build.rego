@@ -58,7 +58,9 @@ violation contains {"rule": "buildkit-session", "message": msg} if {
 
 _buildkit_tunnel if request.kind == "session"
 
-_buildkit_tunnel if request.operation in {"session", "grpc"}
+_buildkit_tunnel if request.operation == "session"
+
+_buildkit_tunnel if request.operation == "grpc"
 
 default _path := "/session, /grpc"
 

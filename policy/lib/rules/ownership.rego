@@ -11,10 +11,12 @@ import data.dockgate.core.util
 
 _on_existing_container if {
 	request.kind == "container"
-	not request.operation in {"create", "list", "prune"}
+	not _not_on_existing[request.operation]
 }
 
 _on_existing_container if request.exec_create
+
+_not_on_existing := {"create", "list", "prune"}
 
 _on_existing_container if request.operation == "commit"
 

@@ -93,8 +93,9 @@ violation contains {"rule": "proc-mount", "message": msg} if {
 # replaces the defaults, so a list must still contain every default.
 violation contains {"rule": "proc-mount", "message": msg} if {
 	request.container_create
-	some field, defaults_param in {"MaskedPaths": "defaultMaskedPaths", "ReadonlyPaths": "defaultReadonlyPaths"}
+	some field in ["MaskedPaths", "ReadonlyPaths"]
 	is_array(spec.host_config[field])
+	defaults_param := concat("", ["default", field]) # defaultMaskedPaths, defaultReadonlyPaths
 	missing := {p | some p in config.list_param(defaults_param)} - {p | some p in util.strings(spec.host_config[field])}
 	count(missing) > 0
 	msg := concat("", [
