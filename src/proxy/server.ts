@@ -90,8 +90,10 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   const server = opts.tls ? https.createServer({ ...opts.tls, ...httpOptions, allowHalfOpen: true }) : http.createServer(httpOptions);
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    metrics.requestStarted(listener);
-    res.once('close', () => metrics.requestEnded(listener));
+    if (opts.metrics) {
+      metrics.requestStarted(listener);
+      res.once('close', () => metrics.requestEnded(listener));
+    }
     gate.admit(req).then(
       (verdict) => {
         if (verdict.action === 'refuse') {

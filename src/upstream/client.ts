@@ -38,8 +38,8 @@ export class Upstream {
       path,
       headers,
       maxHeaderSize: MAX_HEADER_BYTES,
-      // No timeout of ours: events, logs -f and wait legitimately stay silent for hours.
-      timeout: 0,
+      // No timeout (neither here nor on the agent: Node sets none on the socket then). events,
+      // logs -f and wait legitimately stay silent for hours.
     });
   }
 
