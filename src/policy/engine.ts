@@ -79,8 +79,8 @@ export class PolicyEngine {
   /** Every entrypoint compiled into the module. */
   readonly entrypoints: readonly string[];
 
-  private policy: LoadedPolicy;
-  private direct: DirectEval | undefined;
+  /** The running instance, and its direct evaluation path when opa-wasm's internals allow one. */
+  private instance: { policy: LoadedPolicy; direct: DirectEval | undefined };
   private readonly entrypointId: number;
 
   private constructor(
@@ -92,9 +92,8 @@ export class PolicyEngine {
   ) {
     this.manifest = manifest;
     this.revision = manifest?.revision;
-    this.policy = this.instantiate();
-    this.direct = directEval(this.policy);
-    const ids = this.policy.entrypoints as Record<string, number>;
+    this.instance = this.instantiate();
+    const ids = this.instance.policy.entrypoints as Record<string, number>;
     this.entrypoints = Object.keys(ids);
     const id = ids[entrypoint];
     if (id === undefined) {
@@ -145,12 +144,12 @@ export class PolicyEngine {
     return new PolicyEngine(p.entrypoint, p.module, p.data, p.memoryPages, p.manifest);
   }
 
-  private instantiate(): LoadedPolicy {
+  private instantiate(): { policy: LoadedPolicy; direct: DirectEval | undefined } {
     try {
       // A fresh descriptor each time: loadPolicySync writes into it.
       const policy = loadPolicySync(this.module, { initial: this.memoryPages.initial, maximum: this.memoryPages.maximum });
       policy.setData(this.data);
-      return policy;
+      return { policy, direct: directEval(policy) };
     } catch (err) {
       throw new PolicyError('load', `policy module does not start: ${describeThrown(err)}`, { cause: err });
     }
@@ -176,16 +175,16 @@ export class PolicyEngine {
   private run(input: PolicyInput | string): PolicyDecision {
     let resultSet: unknown;
     try {
-      if (this.direct) {
-        resultSet = this.direct(typeof input === 'string' ? input : JSON.stringify(input), this.entrypointId);
+      const { policy, direct } = this.instance;
+      if (direct) {
+        resultSet = direct(typeof input === 'string' ? input : JSON.stringify(input), this.entrypointId);
       } else {
-        resultSet = this.policy.evaluate(typeof input === 'string' ? (UTF8.encode(input).buffer as ArrayBuffer) : input, this.entrypointId);
+        resultSet = policy.evaluate(typeof input === 'string' ? (UTF8.encode(input).buffer as ArrayBuffer) : input, this.entrypointId);
       }
     } catch (err) {
       // An abort unwinds out of the wasm code without restoring its shadow stack pointer, so the
       // instance may be left damaged. Start over from the compiled module (~1 ms).
-      this.policy = this.instantiate();
-      this.direct = directEval(this.policy);
+      this.instance = this.instantiate();
       const reason = describeThrown(err);
       const hint = /opa_malloc|Maximum memory size/.test(reason) ? ` (policy memory limit: ${this.memoryPages.maximum} pages of 64 KiB)` : '';
       throw new PolicyError('evaluate', `policy ${this.entrypoint} failed: ${reason}${hint}`, { cause: err });

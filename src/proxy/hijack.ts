@@ -19,7 +19,6 @@ export interface HijackOptions {
   onUpstreamAnswer?: () => void;
 }
 
-
 function responseHead(res: IncomingMessage, headers: readonly string[]): string {
   let head = `HTTP/1.1 ${res.statusCode} ${res.statusMessage}\r\n`;
   for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;

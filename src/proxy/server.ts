@@ -45,7 +45,7 @@ const NO_METRICS: ProxyMetrics = {
 };
 
 export interface ProxyServer {
-  /** An https.Server (also an Server) when `tls` was given. */
+  /** An https.Server (also an http.Server) when `tls` was given. */
   server: Server;
   /** Hijacked connections currently open (attach, exec, sessions). */
   readonly hijacked: ReadonlySet<Socket>;
@@ -85,7 +85,7 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     // Duplicate headers stay separate in rawHeaders (BuildKit repeats X-Docker-Expose-Session-*).
     joinDuplicateHeaders: false,
   };
-  // allowHalfOpen as Server has it: `docker run` without -i half-closes its hijacked
+  // allowHalfOpen as http.Server has it: `docker run` without -i half-closes its hijacked
   // connection (over TLS: close_notify) and then reads the output; https.Server would end it.
   const server = opts.tls ? https.createServer({ ...opts.tls, ...httpOptions, allowHalfOpen: true }) : http.createServer(httpOptions);
 
