@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Transform } from 'node:stream';
+import type { Transform, Writable } from 'node:stream';
 import type { Logger } from '../log/logger.js';
 import type { Upstream } from '../upstream/client.js';
+import type { ExchangeHandler, UpstreamExchange } from '../upstream/exchange.js';
+import type { ResponseHead } from '../upstream/response-parser.js';
 import { sendDockerError } from './docker-error.js';
-import { CONTENT_LENGTH, endToEndHeaders } from './headers.js';
+import { CONTENT_LENGTH, endToEndHeaders, rawHeader } from './headers.js';
 
 const BODY_HEADERS = new Set(['content-length', 'content-type']);
 const NO_BODY_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
@@ -54,115 +56,155 @@ export function forward(req: IncomingMessage, res: ServerResponse, opts: Forward
     }
   }
 
-  const upReq = upstream.request(method, opts.target, headers);
-  let responded = false;
-
-  upReq.on('error', (err) => {
-    if (responded) {
-      res.destroy();
-      return;
-    }
-    log.warn({ err: err.message, target: opts.target }, 'upstream request failed');
-    sendDockerError(res, 502, `dockgate: cannot reach the Docker daemon at ${upstream.address.url}: ${err.message}`);
-    req.resume();
-  });
-
-  upReq.on('response', (upRes) => {
-    responded = true;
-    opts.onUpstreamAnswer?.();
-    relayResponse(method, upRes, res, opts.rewrite, opts.streamFilter);
-  });
-
+  let exchange: UpstreamExchange | undefined;
   // A client that goes away aborts the upstream request (and so the daemon's work on it).
   res.on('close', () => {
-    if (!res.writableFinished) upReq.destroy();
+    if (!res.writableFinished) exchange?.abort();
   });
 
+  const respond = relay(method, res, opts);
+  const handler: ExchangeHandler = {
+    onHead(head) {
+      opts.onUpstreamAnswer?.();
+      respond.onHead(head, exchange!);
+    },
+    onBody: (chunk) => respond.onBody(chunk),
+    onComplete() {
+      respond.onComplete();
+      // Answered before the client had sent its whole body: the rest is never forwarded, and
+      // rather than drain it, the client's connection is closed after the answer.
+      if (!req.complete) res.once('finish', () => req.socket.destroySoon());
+    },
+    onError(err, answered) {
+      if (answered) {
+        res.destroy();
+        return;
+      }
+      log.warn({ err: err.message, target: opts.target }, 'upstream request failed');
+      sendDockerError(res, 502, `dockgate: cannot reach the Docker daemon at ${upstream.address.url}: ${err.message}`);
+      req.resume();
+    },
+  };
+
   if (opts.body) {
-    upReq.end(opts.body);
     req.resume(); // the original bytes were already consumed by the canonicalizer
+    exchange = upstream.send(method, opts.target, headers, opts.body, handler);
   } else if (requestHasBody(req)) {
-    // pipe() rather than pipeline(), as for responses (see relayResponse): a client that stops
-    // sending mid-body aborts the upstream request; an upstream failure is handled above.
-    req.once('error', () => upReq.destroy());
-    req.pipe(upReq);
+    // A client that stops sending mid-body aborts the upstream request.
+    req.once('error', () => exchange?.abort());
+    exchange = upstream.send(method, opts.target, headers, req, handler);
   } else {
-    upReq.end();
+    exchange = upstream.send(method, opts.target, headers, null, handler);
   }
 }
 
-// RFC 9112 §6.3: these answers have no body whatever their headers say, so they are never
-// delimited by the connection's close.
-function hasNoBody(method: string, status: number): boolean {
-  return method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
+interface Relay {
+  onHead(head: ResponseHead, exchange: UpstreamExchange): void;
+  onBody(chunk: Buffer): void;
+  onComplete(): void;
 }
 
-function relayResponse(method: string, upRes: IncomingMessage, res: ServerResponse, rewrite: ResponseRewrite | undefined, streamFilter?: () => Transform): void {
-  const status = upRes.statusCode ?? 502;
-  const cl = upRes.headers['content-length'];
-  const isJson = (upRes.headers['content-type'] ?? '').startsWith('application/json');
-  if (rewrite && isJson) {
-    bufferAndRewrite(upRes, res, rewrite);
-    return;
-  }
+/** How the daemon's answer reaches the client: rewritten whole, filtered, or relayed as it comes. */
+function relay(method: string, res: ServerResponse, opts: ForwardOptions): Relay {
+  let target: Relay | undefined;
+  return {
+    onHead(head, exchange) {
+      const { rewrite, streamFilter } = opts;
+      if (rewrite && (rawHeader(head.rawHeaders, 'content-type') ?? '').startsWith('application/json')) {
+        target = bufferAndRewrite(res, rewrite, exchange);
+      } else if (streamFilter !== undefined && head.status === 200) {
+        target = filtered(res, streamFilter(), exchange);
+      } else {
+        target = passThrough(res, exchange);
+      }
+      target.onHead(head, exchange);
+    },
+    onBody: (chunk) => target!.onBody(chunk),
+    onComplete: () => target!.onComplete(),
+  };
+}
 
+/** The answer's head as the client gets it (`reframed`: the proxy sets the body's length itself). */
+function writeHead(res: ServerResponse, head: ResponseHead, reframed: boolean): void {
   res.sendDate = false; // the daemon's own Date header is relayed
-  const filtered = streamFilter !== undefined && status === 200;
-  // A filtered body has a length of its own.
-  const headers = endToEndHeaders(upRes.rawHeaders, filtered ? { drop: CONTENT_LENGTH } : undefined);
-  const streamed = cl === undefined && !hasNoBody(method, status);
-  if (streamed && upRes.headers['transfer-encoding'] === undefined) {
+  const headers = endToEndHeaders(head.rawHeaders, reframed ? { drop: CONTENT_LENGTH } : undefined);
+  const streamed = head.framing === 'chunked' || head.framing === 'close';
+  if (head.framing === 'close' && !reframed) {
     // The daemon delimits this body by closing the connection (raw streams of the legacy hijack):
     // do the same rather than re-framing it as chunked, which a raw reader would not expect.
     res.useChunkedEncodingByDefault = false;
     res.shouldKeepAlive = false;
   }
-  res.writeHead(status, upRes.statusMessage, headers);
+  res.writeHead(head.status, head.statusMessage, headers);
   // Streams (wait, logs -f, events) must see their headers now: `docker run` waits for /wait's
   // headers before it starts the container.
   if (streamed) res.flushHeaders();
-  // pipe() rather than pipeline(): pipeline builds an error with a stack trace on every
-  // completed response, a measurable cost on the hot path. Failures are handled here instead:
-  // an upstream cut mid-body cuts the client's response too (as the daemon's would be), and a
-  // client that goes away destroys the upstream request (the 'close' handler in forward()).
-  upRes.once('error', () => res.destroy());
-  if (filtered) {
-    const filter = streamFilter();
-    filter.once('error', () => {
-      upRes.destroy();
-      res.destroy();
-    });
-    upRes.pipe(filter).pipe(res);
-    return;
-  }
-  upRes.pipe(res);
 }
 
-function bufferAndRewrite(upRes: IncomingMessage, res: ServerResponse, rewrite: ResponseRewrite): void {
+/** Body chunks into `sink` with backpressure on the daemon's connection. */
+function writeInto(sink: Writable, chunk: Buffer, exchange: UpstreamExchange): void {
+  if (!sink.write(chunk)) {
+    exchange.pause();
+    sink.once('drain', () => exchange.resume());
+  }
+}
+
+function passThrough(res: ServerResponse, exchange: UpstreamExchange): Relay {
+  return {
+    onHead: (head) => writeHead(res, head, false),
+    onBody: (chunk) => writeInto(res, chunk, exchange),
+    onComplete: () => res.end(),
+  };
+}
+
+/** A successful stream passed through a filter (e.g. the events of one owner). */
+function filtered(res: ServerResponse, filter: Transform, exchange: UpstreamExchange): Relay {
+  filter.once('error', () => {
+    exchange.abort();
+    res.destroy();
+  });
+  return {
+    onHead(head) {
+      writeHead(res, head, true); // a filtered body has a length of its own
+      filter.pipe(res);
+    },
+    onBody: (chunk) => writeInto(filter, chunk, exchange),
+    onComplete: () => filter.end(),
+  };
+}
+
+function bufferAndRewrite(res: ServerResponse, rewrite: ResponseRewrite, exchange: UpstreamExchange): Relay {
   const chunks: Buffer[] = [];
   let size = 0;
-  upRes.on('data', (c: Buffer) => {
-    size += c.length;
-    if (size > REWRITE_LIMIT) {
-      upRes.destroy();
-      res.destroy();
-      return;
-    }
-    chunks.push(c);
-  });
-  upRes.on('error', () => res.destroy());
-  upRes.on('end', () => {
-    const raw = Buffer.concat(chunks);
-    let body: Buffer = raw;
-    try {
-      body = Buffer.from(JSON.stringify(rewrite(upRes.statusCode ?? 0, JSON.parse(raw.toString('utf8')))));
-    } catch {
-      body = raw; // not JSON after all: relay as is
-    }
-    res.sendDate = false;
-    const headers = endToEndHeaders(upRes.rawHeaders, { drop: CONTENT_LENGTH });
-    headers.push('Content-Length', String(body.length));
-    res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, headers);
-    res.end(body);
-  });
+  let status = 0;
+  let head: ResponseHead;
+  return {
+    onHead(h) {
+      head = h;
+      status = h.status;
+    },
+    onBody(c) {
+      size += c.length;
+      if (size > REWRITE_LIMIT) {
+        exchange.abort();
+        res.destroy();
+        return;
+      }
+      chunks.push(c);
+    },
+    onComplete() {
+      const raw = Buffer.concat(chunks);
+      let body: Buffer = raw;
+      try {
+        body = Buffer.from(JSON.stringify(rewrite(status, JSON.parse(raw.toString('utf8')))));
+      } catch {
+        body = raw; // not JSON after all: relay as is
+      }
+      res.sendDate = false;
+      const headers = endToEndHeaders(head.rawHeaders, { drop: CONTENT_LENGTH });
+      headers.push('Content-Length', String(body.length));
+      res.writeHead(status, head.statusMessage, headers);
+      res.end(body);
+    },
+  };
 }

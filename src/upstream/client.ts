@@ -1,46 +1,49 @@
-import type { Agent, ClientRequest, RequestOptions } from 'node:http';
+import type { ClientRequest } from 'node:http';
 import http from '../runtime/node-http.js';
 import net from 'node:net';
+import type { Readable } from 'node:stream';
 import type { UpstreamAddress } from './address.js';
+import { ConnectionPool } from './connection-pool.js';
+import type { ExchangeHandler, UpstreamExchange } from './exchange.js';
 
 // Go's http server accepts up to 1 MiB of headers; Node's default of 16 KiB would cut registry
 // credentials and BuildKit session headers.
 export const MAX_HEADER_BYTES = 1024 * 1024;
 
-// The daemon, as dockgate talks to it: a keep-alive pool for ordinary requests, and dedicated
-// half-open connections for hijacked streams (attach, exec start, BuildKit sessions).
+// The daemon, as dockgate talks to it: a keep-alive pool of connections for ordinary requests
+// (our own HTTP/1.1 client: exchange.ts), and dedicated half-open connections for hijacked
+// streams (attach, exec start, BuildKit sessions: node:http's client, which handles the 101).
 export class Upstream {
   readonly address: UpstreamAddress;
-  private readonly agent: Agent;
+  private readonly pool: ConnectionPool;
 
   constructor(address: UpstreamAddress) {
     this.address = address;
-    this.agent = new http.Agent({
-      keepAlive: true,
-      // LIFO keeps a few hot sockets warm instead of cycling through all of them.
-      scheduling: 'lifo',
-      maxFreeSockets: 64,
-    });
+    this.pool = new ConnectionPool(() =>
+      address.kind === 'unix' ? net.connect({ path: address.socketPath }) : net.connect({ host: address.host, port: address.port, noDelay: true }),
+    );
   }
 
-  private target(): RequestOptions {
-    return this.address.kind === 'unix'
-      ? { socketPath: this.address.socketPath }
-      : { host: this.address.host, port: this.address.port };
-  }
-
-  /** A request on the shared keep-alive pool. `headers` is a flat raw-header list. */
-  request(method: string, path: string, headers: string[]): ClientRequest {
-    return http.request({
-      ...this.target(),
-      agent: this.agent,
-      method,
-      path,
-      headers,
-      maxHeaderSize: MAX_HEADER_BYTES,
-      // No timeout (neither here nor on the agent: Node sets none on the socket then). events,
-      // logs -f and wait legitimately stay silent for hours.
-    });
+  /**
+   * Sends a request on the keep-alive pool and hands its answer to `handler`. `headers` is a flat
+   * raw-header list sent as is; `body` is the whole body, or a stream sent as it comes: with its
+   * Content-Length when `headers` gives one, else chunked.
+   */
+  send(method: string, path: string, headers: readonly string[], body: Buffer | Readable | null, handler: ExchangeHandler): UpstreamExchange {
+    let head = `${method} ${path} HTTP/1.1\r\n`;
+    let length = false;
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i]!;
+      if (name.length === 14 && name.toLowerCase() === 'content-length') length = true;
+      head += `${name}: ${headers[i + 1]}\r\n`;
+    }
+    const streamed = body !== null && !Buffer.isBuffer(body);
+    if (streamed && !length) head += 'Transfer-Encoding: chunked\r\n';
+    head += '\r\n';
+    const exchange = this.pool.start(method, MAX_HEADER_BYTES, handler);
+    if (streamed) exchange.stream(head, body, !length);
+    else exchange.send(head, body);
+    return exchange;
   }
 
   /** A request on its own connection that may be upgraded (101) and then spliced raw. */
@@ -61,45 +64,52 @@ export class Upstream {
 
   /** GET a JSON document from the daemon (lookups). Resolves with the status and parsed body. */
   getJson(path: string): Promise<{ status: number; body: unknown }> {
-    return new Promise((resolve, reject) => {
-      const req = this.request('GET', path, ['Host', 'docker']);
-      req.once('error', reject);
-      req.once('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.once('error', reject);
-        res.once('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          try {
-            resolve({ status: res.statusCode ?? 0, body: text === '' ? null : JSON.parse(text) });
-          } catch (err) {
-            reject(new Error(`daemon answered ${path} with invalid JSON: ${(err as Error).message}`));
-          }
-        });
-      });
-      req.end();
+    return this.collect('GET', path).then(({ status, body }) => {
+      const text = body.toString('utf8');
+      try {
+        return { status, body: text === '' ? null : JSON.parse(text) };
+      } catch (err) {
+        throw new Error(`daemon answered ${path} with invalid JSON: ${(err as Error).message}`);
+      }
     });
   }
 
   /** GET /_ping: resolves with the daemon's status code; rejects when it does not answer in time. */
   ping(timeoutMs: number): Promise<number> {
+    return this.collect('GET', '/_ping', timeoutMs).then(({ status }) => status);
+  }
+
+  /** A body-less request whose whole answer is wanted (lookups, health checks). */
+  private collect(method: string, path: string, timeoutMs?: number): Promise<{ status: number; body: Buffer }> {
     return new Promise((resolve, reject) => {
-      const req = this.request('GET', '/_ping', ['Host', 'docker']);
-      const timer = setTimeout(() => req.destroy(new Error(`no answer to /_ping within ${timeoutMs} ms`)), timeoutMs);
-      req.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
+      const chunks: Buffer[] = [];
+      let status = 0;
+      let timer: NodeJS.Timeout | undefined;
+      const exchange = this.send(method, path, ['Host', 'docker'], null, {
+        onHead: (head) => {
+          status = head.status;
+        },
+        onBody: (chunk) => chunks.push(chunk),
+        onComplete: () => {
+          clearTimeout(timer);
+          resolve({ status, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
+        },
+        onError: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
       });
-      req.once('response', (res) => {
-        clearTimeout(timer);
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      req.end();
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          exchange.abort();
+          reject(new Error(`no answer to ${path} within ${timeoutMs} ms`));
+        }, timeoutMs);
+      }
     });
   }
 
+  /** Closes every pooled connection, idle or in use. */
   close(): void {
-    this.agent.destroy();
+    this.pool.close();
   }
 }
