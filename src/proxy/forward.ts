@@ -62,7 +62,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, opts: Forward
     if (!res.writableFinished) exchange?.abort();
   });
 
-  const respond = relay(method, res, opts);
+  const respond = relay(res, opts, req.httpVersionMajor === 1 && req.httpVersionMinor === 1);
   const handler: ExchangeHandler = {
     onHead(head) {
       opts.onUpstreamAnswer?.();
@@ -86,15 +86,21 @@ export function forward(req: IncomingMessage, res: ServerResponse, opts: Forward
     },
   };
 
-  if (opts.body) {
-    req.resume(); // the original bytes were already consumed by the canonicalizer
-    exchange = upstream.send(method, opts.target, headers, opts.body, handler);
-  } else if (requestHasBody(req)) {
-    // A client that stops sending mid-body aborts the upstream request.
-    req.once('error', () => exchange?.abort());
-    exchange = upstream.send(method, opts.target, headers, req, handler);
-  } else {
-    exchange = upstream.send(method, opts.target, headers, null, handler);
+  try {
+    if (opts.body) {
+      req.resume(); // the original bytes were already consumed by the canonicalizer
+      exchange = upstream.send(method, opts.target, headers, opts.body, handler);
+    } else if (requestHasBody(req)) {
+      // A client that stops sending mid-body aborts the upstream request.
+      req.once('error', () => exchange?.abort());
+      exchange = upstream.send(method, opts.target, headers, req, handler);
+    } else {
+      exchange = upstream.send(method, opts.target, headers, null, handler);
+    }
+  } catch (err) {
+    log.error({ err: (err as Error).message, target: opts.target }, 'request not forwarded');
+    if (!req.complete) res.shouldKeepAlive = false;
+    sendDockerError(res, 400, `dockgate: request refused: ${(err as Error).message}`);
   }
 }
 
@@ -104,8 +110,11 @@ interface Relay {
   onComplete(): void;
 }
 
-/** How the daemon's answer reaches the client: rewritten whole, filtered, or relayed as it comes. */
-function relay(method: string, res: ServerResponse, opts: ForwardOptions): Relay {
+/**
+ * How the daemon's answer reaches the client: rewritten whole, filtered, or relayed as it comes
+ * (`chunkedClient`: the client speaks HTTP/1.1, so a chunked body can keep the daemon's framing).
+ */
+function relay(res: ServerResponse, opts: ForwardOptions, chunkedClient: boolean): Relay {
   let target: Relay | undefined;
   return {
     onHead(head, exchange) {
@@ -115,7 +124,7 @@ function relay(method: string, res: ServerResponse, opts: ForwardOptions): Relay
       } else if (streamFilter !== undefined && head.status === 200) {
         target = filtered(res, streamFilter(), exchange);
       } else {
-        target = passThrough(res, exchange);
+        target = passThrough(res, exchange, chunkedClient);
       }
       target.onHead(head, exchange);
     },
@@ -125,7 +134,7 @@ function relay(method: string, res: ServerResponse, opts: ForwardOptions): Relay
 }
 
 /** The answer's head as the client gets it (`reframed`: the proxy sets the body's length itself). */
-function writeHead(res: ServerResponse, head: ResponseHead, reframed: boolean): void {
+function writeHead(res: ServerResponse, head: ResponseHead, reframed: boolean, chunked = false): void {
   res.sendDate = false; // the daemon's own Date header is relayed
   const headers = endToEndHeaders(head.rawHeaders, reframed ? { drop: CONTENT_LENGTH } : undefined);
   const streamed = head.framing === 'chunked' || head.framing === 'close';
@@ -135,6 +144,8 @@ function writeHead(res: ServerResponse, head: ResponseHead, reframed: boolean): 
     res.useChunkedEncodingByDefault = false;
     res.shouldKeepAlive = false;
   }
+  // `chunked`: the answer keeps the daemon's chunked framing (passThrough), whatever node:http would pick.
+  if (chunked) headers.push('Transfer-Encoding', 'chunked');
   res.writeHead(head.status, head.statusMessage, headers);
   // Streams (wait, logs -f, events) must see their headers now: `docker run` waits for /wait's
   // headers before it starts the container.
@@ -149,9 +160,20 @@ function writeInto(sink: Writable, chunk: Buffer, exchange: UpstreamExchange): v
   }
 }
 
-function passThrough(res: ServerResponse, exchange: UpstreamExchange): Relay {
+function passThrough(res: ServerResponse, exchange: UpstreamExchange, chunkedClient: boolean): Relay {
   return {
-    onHead: (head) => writeHead(res, head, false),
+    onHead(head) {
+      const keepFraming = chunkedClient && head.framing === 'chunked';
+      writeHead(res, head, false, keepFraming);
+      if (keepFraming) {
+        // The daemon's chunks go to the client as they are, framing included (archive and
+        // export downloads, logs, events): decoding and encoding them again is most of what a
+        // relay costs. node:http has written the head with chunked encoding; its own framing
+        // of writes (and its last chunk) is turned off, the daemon's last chunk ends the body.
+        exchange.keepChunkFraming();
+        res.chunkedEncoding = false;
+      }
+    },
     onBody: (chunk) => writeInto(res, chunk, exchange),
     onComplete: () => res.end(),
   };

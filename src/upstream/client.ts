@@ -10,6 +10,9 @@ import type { ExchangeHandler, UpstreamExchange } from './exchange.js';
 // credentials and BuildKit session headers.
 export const MAX_HEADER_BYTES = 1024 * 1024;
 
+const METHOD = /^[A-Z]+$/;
+const REQUEST_TARGET = /^\/[\u0021-\u00ff]*$/;
+
 // The daemon, as dockgate talks to it: a keep-alive pool of connections for ordinary requests
 // (our own HTTP/1.1 client: exchange.ts), and dedicated half-open connections for hijacked
 // streams (attach, exec start, BuildKit sessions: node:http's client, which handles the 101).
@@ -30,6 +33,9 @@ export class Upstream {
    * Content-Length when `headers` gives one, else chunked.
    */
   send(method: string, path: string, headers: readonly string[], body: Buffer | Readable | null, handler: ExchangeHandler): UpstreamExchange {
+    // Both come from a parsed request already; this keeps a bug upstream of here from writing a
+    // second request line into the connection.
+    if (!METHOD.test(method) || !REQUEST_TARGET.test(path)) throw new TypeError(`not a request line dockgate sends: ${JSON.stringify(`${method} ${path}`.slice(0, 200))}`);
     let head = `${method} ${path} HTTP/1.1\r\n`;
     let length = false;
     for (let i = 0; i < headers.length; i += 2) {
@@ -39,6 +45,7 @@ export class Upstream {
     }
     const streamed = body !== null && !Buffer.isBuffer(body);
     if (streamed && !length) head += 'Transfer-Encoding: chunked\r\n';
+    else if (!streamed && body !== null && body.length > 0 && !length) head += `Content-Length: ${body.length}\r\n`;
     head += '\r\n';
     const exchange = this.pool.start(method, MAX_HEADER_BYTES, handler);
     if (streamed) exchange.stream(head, body, !length);

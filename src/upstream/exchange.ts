@@ -75,7 +75,8 @@ export class UpstreamExchange {
     const { socket } = this.connection;
     socket.write(head, 'latin1');
     const resumeSource = () => source.resume();
-    const onData = (c: Buffer) => {
+    const onData = (data: Buffer | string) => {
+      const c = typeof data === 'string' ? Buffer.from(data) : data; // chunk sizes count bytes
       if (c.length === 0) return;
       let ok: boolean;
       if (chunked) {
@@ -105,6 +106,11 @@ export class UpstreamExchange {
     };
     source.on('data', onData);
     source.once('end', onEnd);
+  }
+
+  /** From onHead: a chunked body reaches onBody with its chunk framing (ResponseParser.keepChunkFraming). */
+  keepChunkFraming(): void {
+    this.parser.keepChunkFraming = true;
   }
 
   /** Stops reading the answer (the handler's consumer is full). */

@@ -43,6 +43,12 @@ export class ResponseParser {
   private pending: Buffer | null = null;
   private remaining = 0;
   private head: ResponseHead | null = null;
+  /**
+   * A chunked body is handed on with its chunk framing (size lines, CRLFs, last chunk, trailers):
+   * for a relay that sends the same framing on, so that nothing is decoded and encoded again.
+   * Set it from onHead; the parser still follows the chunks to find the end of the answer.
+   */
+  keepChunkFraming = false;
 
   /**
    * `method`: the request's (a HEAD answer has no body). `maxHeaderBytes`: the largest head (and
@@ -71,7 +77,9 @@ export class ResponseParser {
    */
   execute(data: Buffer): number {
     let at = 0;
+    let framedFrom = -1; // where this call's chunked bytes began (keepChunkFraming)
     while (at < data.length && this.state !== 'done') {
+      if (framedFrom < 0 && this.keepChunkFraming && this.head?.framing === 'chunked') framedFrom = at;
       switch (this.state) {
         case 'head':
           at = this.readHead(data, at);
@@ -94,7 +102,7 @@ export class ResponseParser {
         case 'chunk-data': {
           const n = Math.min(this.remaining, data.length - at);
           this.remaining -= n;
-          this.emitBody(data, at, n);
+          if (framedFrom < 0) this.emitBody(data, at, n);
           at += n;
           if (this.remaining === 0) this.state = 'chunk-end';
           break;
@@ -107,6 +115,7 @@ export class ResponseParser {
           break;
       }
     }
+    if (framedFrom >= 0) this.emitBody(data, framedFrom, at - framedFrom);
     return at;
   }
 
@@ -141,7 +150,8 @@ export class ResponseParser {
     }
     const end = buf.indexOf(terminator, searchFrom);
     if (end < 0) {
-      if (buf.length > limit) throw new ResponseParseError(`the daemon's ${what} is over ${limit} bytes`);
+      // (the last bytes may be the start of the terminator)
+      if (buf.length - (terminator.length - 1) > limit) throw new ResponseParseError(`the daemon's ${what} is over ${limit} bytes`);
       this.pending = Buffer.from(buf); // a copy: `data` belongs to the socket
       return null;
     }
@@ -222,11 +232,13 @@ export class ResponseParser {
     this.pending = null;
     const buf = Buffer.concat([Buffer.from('\r\n'), prefix, data.subarray(at)]);
     const end = buf.indexOf(HEAD_END);
+    // The section's own bytes: without the CRLF put in front, and without a terminator's start.
     if (end < 0) {
-      if (buf.length > this.maxHeaderBytes) throw new ResponseParseError(`the daemon's trailer section is over ${this.maxHeaderBytes} bytes`);
+      if (buf.length - 2 - (HEAD_END.length - 1) > this.maxHeaderBytes) throw new ResponseParseError(`the daemon's trailer section is over ${this.maxHeaderBytes} bytes`);
       this.pending = Buffer.from(buf.subarray(2));
       return data.length;
     }
+    if (end - 2 > this.maxHeaderBytes) throw new ResponseParseError(`the daemon's trailer section is over ${this.maxHeaderBytes} bytes`);
     this.finish();
     return at + (end + 4 - 2 - prefix.length);
   }
