@@ -66,6 +66,16 @@ export function fmt(v: number, unit = ''): string {
   return unit ? `${s} ${unit}` : s;
 }
 
+/** MiB (what /proc reports, in KiB) to MB as the targets state them (10^6 bytes). */
+export function mibToMB(mib: number): number {
+  return (mib * 1024 * 1024) / 1e6;
+}
+
+/** A memory figure in both units: "78.20 MiB (82.00 MB)". */
+export function fmtMemory(mib: number): string {
+  return `${fmt(mib, 'MiB')} (${fmt(mibToMB(mib), 'MB')})`;
+}
+
 export function fmtRatio(v: number): string {
   return Number.isFinite(v) ? `${v.toFixed(2)}×` : 'n/a';
 }

@@ -4,7 +4,7 @@
 import { startDockgate } from '../dockgate.js';
 import { createContainer, runContainer, API } from '../engine-objects.js';
 import { PEERS, rotated, type BenchEnv, type PeerName } from '../environment.js';
-import { atMost, fmt, fmtRatio, info, newSection, roundsFigure, type Section } from '../figures.js';
+import { atMost, fmt, fmtMemory, fmtRatio, info, mibToMB, newSection, roundsFigure, type Section } from '../figures.js';
 import { keepAliveAgent, send } from '../http-client.js';
 import { readMemory } from '../processes.js';
 import { Samples } from '../stats.js';
@@ -190,7 +190,7 @@ export async function concurrency(env: BenchEnv): Promise<Section> {
   section.figures.push(fOpen);
   const fRss = roundsFigure(`${opts.streams} streams: peak RSS of the proxy`, 'MiB', { HAProxy: [streamResults.HAProxy.peakRssMiB], dockgate: [streamResults.dockgate.peakRssMiB] });
   const dgRss = streamResults.dockgate.peakRssMiB;
-  fRss.targets.push(atMost(`dockgate ≤ 150 MB RSS at ${opts.streams} streams`, dgRss, 150, `${fmt(dgRss, 'MiB')} (${fmt(rssBefore, 'MiB')} before the streams)`));
+  fRss.targets.push(atMost(`dockgate ≤ 150 MB RSS at ${opts.streams} streams`, mibToMB(dgRss), 150, `${fmtMemory(dgRss)}; ${fmt(rssBefore, 'MiB')} before the streams`));
   section.figures.push(fRss);
   for (const p of PEERS) {
     const r = streamResults[p];

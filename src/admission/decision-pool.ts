@@ -59,6 +59,9 @@ interface Slot {
 
 const DEFAULT_WORKER = new URL('./decision-worker.js', import.meta.url);
 
+/** How long a worker without work is kept (DecisionPoolOptions.idleMs), by default. */
+export const WORKER_IDLE_MS = 30_000;
+
 export class DecisionPool {
   private readonly slots = new Set<Slot>();
   private readonly queue: Task[] = [];
@@ -72,7 +75,7 @@ export class DecisionPool {
 
   constructor(private readonly opts: DecisionPoolOptions) {
     if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new Error(`policyWorkers must be a positive integer, got ${opts.workers}`);
-    this.idleMs = opts.idleMs ?? 30_000;
+    this.idleMs = opts.idleMs ?? WORKER_IDLE_MS;
   }
 
   get stats(): DecisionPoolStats {
