@@ -226,8 +226,10 @@ export async function profileDockgate(env: BenchEnv): Promise<Section> {
     agent.destroy();
     await dg.stop(); // the profile is written when the process exits
   }
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-  if (!file) throw new Error(`dockgate wrote no .cpuprofile into ${dir}`);
+  // Node writes one profile per thread, CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: the
+  // main thread's is thread 0 (a decision worker writes its own when it stops).
+  const file = readdirSync(dir).find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f));
+  if (!file) throw new Error(`dockgate wrote no main-thread .cpuprofile into ${dir} (found: ${readdirSync(dir).join(', ') || 'nothing'})`);
   const raw = readFileSync(path.join(dir, file), 'utf8');
   // Kept for a closer look (Chrome DevTools › Performance, or speedscope).
   const kept = path.join(REPO_ROOT, '.cache', 'bench', 'dockgate.cpuprofile');
