@@ -35,6 +35,10 @@ class PooledConnection implements ExchangeConnection {
     this.exchange = undefined;
     this.pool.idle(this);
   }
+
+  detach(): void {
+    this.exchange = undefined;
+  }
 }
 
 export class ConnectionPool {
@@ -48,13 +52,29 @@ export class ConnectionPool {
     let connection = this.free.pop();
     // One the daemon closed may still be here until its 'close' event.
     while (connection && (connection.socket.destroyed || !connection.socket.writable)) connection = this.free.pop();
-    if (!connection) {
-      connection = new PooledConnection(this.connect(), this);
-      this.all.add(connection);
-    }
-    const exchange = new UpstreamExchange(connection, method, maxHeaderBytes, handler);
+    const reused = connection !== undefined;
+    connection ??= this.open();
+    const exchange: UpstreamExchange = new UpstreamExchange(
+      connection,
+      method,
+      maxHeaderBytes,
+      handler,
+      reused
+        ? () => {
+            const fresh = this.open();
+            fresh.exchange = exchange;
+            return fresh;
+          }
+        : undefined,
+    );
     connection.exchange = exchange;
     return exchange;
+  }
+
+  private open(): PooledConnection {
+    const connection = new PooledConnection(this.connect(), this);
+    this.all.add(connection);
+    return connection;
   }
 
   /** Idle connections and connections in use. */

@@ -23,7 +23,14 @@ export interface ExchangeConnection {
   readonly socket: Socket;
   /** The exchange is over and the connection can carry the next request. */
   release(): void;
+  /** The exchange moved to another connection: this one reports nothing more to it. */
+  detach(): void;
 }
+
+// A request that changes nothing may be sent again when a kept-alive connection turns out to be
+// closed before any byte of the answer (the daemon closed it as the request went out): the
+// request cannot have had an effect worth keeping, and the client should not see that race.
+const REPLAYABLE = new Set(['GET', 'HEAD']);
 
 const CHUNK_END = '\r\n';
 const LAST_CHUNK = '0\r\n\r\n';
@@ -35,12 +42,21 @@ export class UpstreamExchange {
   private requestDone = false;
   private over = false;
   private detachSource: (() => void) | undefined;
+  /** Bytes of an answer arrived on this exchange's connection. */
+  private received = false;
+  /** The request head, kept while the exchange may be replayed (see REPLAYABLE). */
+  private replayHead: string | undefined;
 
+  /**
+   * `reconnect`: for an exchange on a reused connection, a new connection to replay it on once
+   * (only a body-less GET or HEAD that failed before any byte of the answer).
+   */
   constructor(
-    private readonly connection: ExchangeConnection,
-    method: string,
+    private connection: ExchangeConnection,
+    private readonly method: string,
     maxHeaderBytes: number,
     private readonly handler: ExchangeHandler,
+    private reconnect?: () => ExchangeConnection,
   ) {
     this.parser = new ResponseParser(method, maxHeaderBytes, {
       onHead: (head) => {
@@ -63,6 +79,7 @@ export class UpstreamExchange {
       socket.uncork();
     } else {
       socket.write(head, 'latin1');
+      if (this.reconnect && REPLAYABLE.has(this.method)) this.replayHead = head;
     }
     this.requestDone = true;
   }
@@ -131,6 +148,8 @@ export class UpstreamExchange {
   /** Bytes from the connection. */
   data(chunk: Buffer): void {
     if (this.over) return;
+    this.received = true;
+    this.replayHead = undefined;
     let used: number;
     try {
       used = this.parser.execute(chunk);
@@ -165,6 +184,17 @@ export class UpstreamExchange {
   /** The connection failed or closed under the exchange. */
   fail(err: Error): void {
     if (this.over) return;
+    if (this.replayHead !== undefined && !this.received && this.reconnect) {
+      const head = this.replayHead;
+      const next = this.reconnect();
+      this.reconnect = undefined;
+      this.replayHead = undefined;
+      this.connection.detach();
+      this.connection.socket.destroy();
+      this.connection = next;
+      next.socket.write(head, 'latin1');
+      return;
+    }
     this.close();
     this.handler.onError(err, this.parser.answered);
   }

@@ -637,6 +637,83 @@ describe('failures', () => {
   });
 });
 
+// The race of keep-alive: the daemon closes a kept connection just as a request goes out on it.
+// A body-less GET or HEAD that got no byte of an answer is sent again, once, on a new connection;
+// anything else fails (it may have had an effect), as does a request on a fresh connection.
+describe('a kept-alive connection closed under a request', () => {
+  /** Connection 0 answers its first request, then takes the second and closes without answering. */
+  const closeOnSecond: Script = async (peer, conn) => {
+    if (conn > 0) return serveJson(peer, conn);
+    const first = await peer.request();
+    if (!first) return;
+    peer.write(answer(200, JSON.stringify({ conn, n: 0 })));
+    await peer.upTo('\r\n\r\n');
+    peer.socket.end();
+  };
+
+  test('a GET is replayed once on a new connection and answered there', async () => {
+    daemon.script = closeOnSecond;
+    await expect(upstream.getJson('/a')).resolves.toMatchObject({ status: 200, body: { conn: 0 } });
+    const c = call(upstream, 'GET', '/b');
+    const out = await c.done;
+    expect(out.completed, String(out.error)).toBe(true);
+    expect(JSON.parse(out.body.toString())).toEqual({ path: '/b', conn: 1, n: 0 });
+    expect(c.events).toEqual(['head', 'body', 'complete']);
+    expect(daemon.peers).toHaveLength(2);
+  });
+
+  test('a POST is not replayed: onError with answered=false, the daemon saw it once', async () => {
+    daemon.script = closeOnSecond;
+    await upstream.getJson('/a');
+    const c = call(upstream, 'POST', '/containers/create', ['Host', 'docker', 'Content-Length', '2'], Buffer.from('{}'));
+    const out = await c.done;
+    expect(out).toMatchObject({ completed: false, answered: false });
+    expect(daemon.peers).toHaveLength(1);
+  });
+
+  test('a GET on a fresh connection closed without an answer is not replayed', async () => {
+    daemon.script = async (peer, conn) => {
+      if (conn > 0) return serveJson(peer, conn);
+      await peer.request();
+      peer.socket.end();
+    };
+    const out = await call(upstream, 'GET', '/a').done;
+    expect(out).toMatchObject({ completed: false, answered: false });
+    expect(out.error!.message).toMatch(/without answering/);
+    expect(daemon.peers).toHaveLength(1);
+  });
+
+  test('a GET whose answer had begun is not replayed', async () => {
+    daemon.script = async (peer, conn) => {
+      if (conn > 0) return serveJson(peer, conn);
+      await peer.request();
+      peer.write(answer(200, '{}'));
+      await peer.upTo('\r\n\r\n');
+      peer.write('HTTP/1.1 200 OK\r\nContent-Le');
+      peer.socket.end();
+    };
+    await upstream.getJson('/a');
+    const out = await call(upstream, 'GET', '/b').done;
+    expect(out).toMatchObject({ completed: false, answered: false });
+    expect(daemon.peers).toHaveLength(1);
+  });
+
+  test('replayed once only: a second close fails the request', async () => {
+    daemon.script = async (peer, conn) => {
+      if (conn === 0) {
+        await peer.request();
+        peer.write(answer(200, '{}'));
+      }
+      await peer.upTo('\r\n\r\n');
+      peer.socket.end();
+    };
+    await upstream.getJson('/a');
+    const out = await call(upstream, 'GET', '/b').done;
+    expect(out).toMatchObject({ completed: false, answered: false });
+    expect(daemon.peers).toHaveLength(2);
+  });
+});
+
 describe('request bodies', () => {
   function recordRequests(): RawRequest[] {
     const got: RawRequest[] = [];
