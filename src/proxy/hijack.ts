@@ -40,15 +40,23 @@ export function splice(client: Socket, upstream: Socket, onClose: () => void): v
   };
   client.pipe(upstream);
   upstream.pipe(client);
-  // The daemon ended its output and stopped reading stdin (the process exited): stdin still
-  // queued behind backpressure can never be delivered. Drain the client instead of pausing it,
-  // so that its own end or close is seen and the pair is released rather than leaked.
+  // The daemon ended its output and stopped reading stdin (the process exited): stdin that backs
+  // up behind it — at that moment, or later, once the socket buffers between are full — can never
+  // be delivered. Drain the client instead of leaving it paused, so that its own end or close is
+  // seen and the pair is released rather than leaked (a paused socket never sees its peer go).
   upstream.once('end', () => {
-    if (!upstream.writableNeedDrain) return;
-    client.unpipe(upstream);
-    client.on('data', () => undefined);
-    client.once('end', closeBoth);
-    client.resume();
+    const drainClient = () => {
+      client.off('pause', onBackpressure);
+      client.unpipe(upstream);
+      client.on('data', () => undefined);
+      client.once('end', closeBoth);
+      client.resume();
+    };
+    const onBackpressure = () => {
+      if (upstream.writableNeedDrain) drainClient();
+    };
+    if (upstream.writableNeedDrain) drainClient();
+    else client.on('pause', onBackpressure); // pipe() pauses the client when upstream is full
   });
   client.on('error', closeBoth);
   upstream.on('error', closeBoth);

@@ -84,14 +84,10 @@ export class ResponseParser {
         case 'head':
           at = this.readHead(data, at);
           break;
-        case 'length': {
-          const n = Math.min(this.remaining, data.length - at);
-          this.remaining -= n;
-          this.emitBody(data, at, n);
-          at += n;
+        case 'length':
+          at = this.counted(data, at, true);
           if (this.remaining === 0) this.finish();
           break;
-        }
         case 'close':
           this.emitBody(data, at, data.length - at);
           at = data.length;
@@ -99,14 +95,10 @@ export class ResponseParser {
         case 'chunk-size':
           at = this.readChunkSize(data, at);
           break;
-        case 'chunk-data': {
-          const n = Math.min(this.remaining, data.length - at);
-          this.remaining -= n;
-          if (framedFrom < 0) this.emitBody(data, at, n);
-          at += n;
+        case 'chunk-data':
+          at = this.counted(data, at, framedFrom < 0);
           if (this.remaining === 0) this.state = 'chunk-end';
           break;
-        }
         case 'chunk-end':
           at = this.readChunkEnd(data, at);
           break;
@@ -131,6 +123,14 @@ export class ResponseParser {
 
   private finish(): void {
     this.state = 'done';
+  }
+
+  /** Up to `remaining` bytes of `data` from `at`, counted off (and handed on when `emit`); returns the index after them. */
+  private counted(data: Buffer, at: number, emit: boolean): number {
+    const n = Math.min(this.remaining, data.length - at);
+    this.remaining -= n;
+    if (emit) this.emitBody(data, at, n);
+    return at + n;
   }
 
   private emitBody(data: Buffer, at: number, n: number): void {
