@@ -6,15 +6,17 @@
 // incremental mark-compact of the whole heap after each scavenge as long as the headroom below
 // its old-generation limit (~2.3x the live heap) is under ~32 MB: ~30 of them per 512 MiB
 // streamed, ~40% of the proxy's CPU (bench/FINDINGS.md, "Archive throughput"). A 48 MiB floor
-// gives that headroom to live heaps up to ~16 MB; above ~25 MB the computed limit gives it by
-// itself. The price is old-generation garbage kept longer under load (peak RSS with 200 clients
-// 141 -> 153 MiB; 64 MiB: 169). The flag only exists on the command line (V8 sizes the heap
+// removed most of them, but uploads still started 9-13 per 768 MiB ("allocation limit" with
+// ~39 MB of slack, for the external memory of every uploaded piece); 64 MiB: 2, 80 MiB: none
+// (upload CPU per MiB ~10-20% lower). The price is old-generation garbage kept longer under load:
+// peak RSS with 200 concurrent clients ~147 MiB at 48, ~167 at 80; 500 held streams and the
+// settled idle RSS are unchanged. The flag only exists on the command line (V8 sizes the heap
 // before any JS runs; v8.setFlagsFromString is too late, NODE_OPTIONS refuses it), so serve
 // re-executes itself once with it: process.execve keeps the PID, stdio and environment.
 
 import { accessSync, constants } from 'node:fs';
 
-export const HEAP_FLOOR_MIB = 48;
+export const HEAP_FLOOR_MIB = 80;
 const FLAG = '--initial-old-space-size';
 
 /** The node flags to re-execute with, or undefined when the command line already chose a size. */
