@@ -16,6 +16,8 @@ const REQUEST_TARGET = /^\/[\u0021-\u00ff]*$/;
 // The daemon, as dockgate talks to it: a keep-alive pool of connections for ordinary requests
 // (our own HTTP/1.1 client: exchange.ts), and dedicated half-open connections for hijacked
 // streams (attach, exec start, BuildKit sessions: node:http's client, which handles the 101).
+// Neither sets a timeout on the daemon's answers: events, logs -f and wait legitimately stay
+// silent for hours (a client that goes away ends them; ping() has its own deadline).
 export class Upstream {
   readonly address: UpstreamAddress;
   private readonly pool: ConnectionPool;
