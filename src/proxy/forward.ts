@@ -62,15 +62,16 @@ export function forward(req: IncomingMessage, res: ServerResponse, opts: Forward
     if (!res.writableFinished) exchange?.abort();
   });
 
-  const respond = relay(res, opts, req.httpVersionMajor === 1 && req.httpVersionMinor === 1);
+  const chunkedClient = req.httpVersionMajor === 1 && req.httpVersionMinor === 1;
+  let relay: Relay | undefined;
   const handler: ExchangeHandler = {
     onHead(head) {
       opts.onUpstreamAnswer?.();
-      respond.onHead(head, exchange!);
+      relay = relayFor(head, res, opts, exchange!, chunkedClient);
     },
-    onBody: (chunk) => respond.onBody(chunk),
+    onBody: (chunk) => relay!.onBody(chunk),
     onComplete() {
-      respond.onComplete();
+      relay!.onComplete();
       // Answered before the client had sent its whole body: the rest is never forwarded, and
       // rather than drain it, the client's connection is closed after the answer.
       if (!req.complete) res.once('finish', () => req.socket.destroySoon());
@@ -104,33 +105,24 @@ export function forward(req: IncomingMessage, res: ServerResponse, opts: Forward
   }
 }
 
+/** Where the body of the daemon's answer goes, once its head has been seen. */
 interface Relay {
-  onHead(head: ResponseHead, exchange: UpstreamExchange): void;
   onBody(chunk: Buffer): void;
   onComplete(): void;
 }
 
 /**
- * How the daemon's answer reaches the client: rewritten whole, filtered, or relayed as it comes
- * (`chunkedClient`: the client speaks HTTP/1.1, so a chunked body can keep the daemon's framing).
+ * How the daemon's answer reaches the client, chosen on its head: rewritten whole, filtered, or
+ * relayed as it comes (`chunkedClient`: the client speaks HTTP/1.1, so a chunked body can keep the
+ * daemon's framing).
  */
-function relay(res: ServerResponse, opts: ForwardOptions, chunkedClient: boolean): Relay {
-  let target: Relay | undefined;
-  return {
-    onHead(head, exchange) {
-      const { rewrite, streamFilter } = opts;
-      if (rewrite && (rawHeader(head.rawHeaders, 'content-type') ?? '').startsWith('application/json')) {
-        target = bufferAndRewrite(res, rewrite, exchange);
-      } else if (streamFilter !== undefined && head.status === 200) {
-        target = filtered(res, streamFilter(), exchange);
-      } else {
-        target = passThrough(res, exchange, chunkedClient);
-      }
-      target.onHead(head, exchange);
-    },
-    onBody: (chunk) => target!.onBody(chunk),
-    onComplete: () => target!.onComplete(),
-  };
+function relayFor(head: ResponseHead, res: ServerResponse, opts: ForwardOptions, exchange: UpstreamExchange, chunkedClient: boolean): Relay {
+  const { rewrite, streamFilter } = opts;
+  if (rewrite && (rawHeader(head.rawHeaders, 'content-type') ?? '').startsWith('application/json')) {
+    return bufferAndRewrite(res, head, rewrite, exchange);
+  }
+  if (streamFilter !== undefined && head.status === 200) return filtered(res, head, streamFilter(), exchange);
+  return passThrough(res, head, exchange, chunkedClient);
 }
 
 /** The answer's head as the client gets it (`reframed`: the proxy sets the body's length itself). */
@@ -160,51 +152,41 @@ function writeInto(sink: Writable, chunk: Buffer, exchange: UpstreamExchange): v
   }
 }
 
-function passThrough(res: ServerResponse, exchange: UpstreamExchange, chunkedClient: boolean): Relay {
+function passThrough(res: ServerResponse, head: ResponseHead, exchange: UpstreamExchange, chunkedClient: boolean): Relay {
+  const keepFraming = chunkedClient && head.framing === 'chunked';
+  writeHead(res, head, false, keepFraming);
+  if (keepFraming) {
+    // The daemon's chunks go to the client as they are, framing included (archive and export
+    // downloads, logs, events): decoding and encoding them again is most of what a relay costs.
+    // node:http has written the head with chunked encoding; its own framing of writes (and its
+    // last chunk) is turned off, the daemon's last chunk ends the body.
+    exchange.keepChunkFraming();
+    res.chunkedEncoding = false;
+  }
   return {
-    onHead(head) {
-      const keepFraming = chunkedClient && head.framing === 'chunked';
-      writeHead(res, head, false, keepFraming);
-      if (keepFraming) {
-        // The daemon's chunks go to the client as they are, framing included (archive and
-        // export downloads, logs, events): decoding and encoding them again is most of what a
-        // relay costs. node:http has written the head with chunked encoding; its own framing
-        // of writes (and its last chunk) is turned off, the daemon's last chunk ends the body.
-        exchange.keepChunkFraming();
-        res.chunkedEncoding = false;
-      }
-    },
     onBody: (chunk) => writeInto(res, chunk, exchange),
     onComplete: () => res.end(),
   };
 }
 
 /** A successful stream passed through a filter (e.g. the events of one owner). */
-function filtered(res: ServerResponse, filter: Transform, exchange: UpstreamExchange): Relay {
+function filtered(res: ServerResponse, head: ResponseHead, filter: Transform, exchange: UpstreamExchange): Relay {
   filter.once('error', () => {
     exchange.abort();
     res.destroy();
   });
+  writeHead(res, head, true); // a filtered body has a length of its own
+  filter.pipe(res);
   return {
-    onHead(head) {
-      writeHead(res, head, true); // a filtered body has a length of its own
-      filter.pipe(res);
-    },
     onBody: (chunk) => writeInto(filter, chunk, exchange),
     onComplete: () => filter.end(),
   };
 }
 
-function bufferAndRewrite(res: ServerResponse, rewrite: ResponseRewrite, exchange: UpstreamExchange): Relay {
+function bufferAndRewrite(res: ServerResponse, head: ResponseHead, rewrite: ResponseRewrite, exchange: UpstreamExchange): Relay {
   const chunks: Buffer[] = [];
   let size = 0;
-  let status = 0;
-  let head: ResponseHead;
   return {
-    onHead(h) {
-      head = h;
-      status = h.status;
-    },
     onBody(c) {
       size += c.length;
       if (size > REWRITE_LIMIT) {
@@ -218,14 +200,14 @@ function bufferAndRewrite(res: ServerResponse, rewrite: ResponseRewrite, exchang
       const raw = Buffer.concat(chunks);
       let body: Buffer = raw;
       try {
-        body = Buffer.from(JSON.stringify(rewrite(status, JSON.parse(raw.toString('utf8')))));
+        body = Buffer.from(JSON.stringify(rewrite(head.status, JSON.parse(raw.toString('utf8')))));
       } catch {
         body = raw; // not JSON after all: relay as is
       }
       res.sendDate = false;
       const headers = endToEndHeaders(head.rawHeaders, { drop: CONTENT_LENGTH });
       headers.push('Content-Length', String(body.length));
-      res.writeHead(status, head.statusMessage, headers);
+      res.writeHead(head.status, head.statusMessage, headers);
       res.end(body);
     },
   };
