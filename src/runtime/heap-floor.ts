@@ -12,9 +12,11 @@
 // peak RSS with 200 concurrent clients ~147 MiB at 48, ~167 at 80; 500 held streams and the
 // settled idle RSS are unchanged. The flag only exists on the command line (V8 sizes the heap
 // before any JS runs; v8.setFlagsFromString is too late, NODE_OPTIONS refuses it), so serve
-// re-executes itself once with it: process.execve keeps the PID, stdio and environment.
+// re-executes itself once with it: process.execve keeps the PID, stdio and environment, to which
+// it adds glibc malloc's settings (malloc-env.ts), read only when a process starts.
 
 import { accessSync, constants } from 'node:fs';
+import { withMallocSettings } from './malloc-env.js';
 
 export const HEAP_FLOOR_MIB = 80;
 const FLAG = '--initial-old-space-size';
@@ -35,12 +37,12 @@ function executable(file: string): boolean {
   }
 }
 
-/** Replaces this process with the same command plus the heap floor (no return), unless set. */
+/** Replaces this process with the same command plus the heap floor and malloc settings (no return), unless the floor is set. */
 export function ensureHeapFloor(): void {
   const execArgv = heapFloorExecArgv(process.execArgv);
   // process.execve: Node ≥ 22.15 / 23.11, not on Windows. Without it dockgate runs as is. A
   // failing execve aborts node, so the one failure that can be foreseen (the node binary gone
   // or not executable) is checked first; a seccomp filter that forbids execve is documented.
   if (!execArgv || typeof process.execve !== 'function' || process.platform === 'win32' || !executable(process.execPath)) return;
-  process.execve(process.execPath, [process.execPath, ...execArgv, ...process.argv.slice(1)], process.env);
+  process.execve(process.execPath, [process.execPath, ...execArgv, ...process.argv.slice(1)], withMallocSettings(process.env));
 }

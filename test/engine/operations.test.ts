@@ -13,6 +13,7 @@ import { scrape, sumOf } from '../support/prometheus.js';
 import { acceptedConnections } from '../support/unix-connections.js';
 import { CLI_ENTRY, nodeBinary } from '../support/repo.js';
 import { HEAP_FLOOR_MIB } from '../../src/runtime/heap-floor.js';
+import { MALLOC_SETTINGS } from '../../src/runtime/malloc-env.js';
 import { DENY_PRIVILEGED, DENY_PRIVILEGED_BUNDLE } from '../support/security.js';
 
 // Operating dockgate (issue 6): configuration checks, decision lines, audit mode, metrics and
@@ -216,11 +217,14 @@ describe('metrics and health (admin listener)', () => {
     }
   });
 
-  test('serves with the old-generation floor, in the process that was started', async () => {
+  test('serves with the old-generation floor and the malloc settings, in the process that was started', async () => {
     // src/runtime/heap-floor.ts: serve re-executes itself with the flag; execve keeps the PID.
     const cmdline = (await fs.readFile(`/proc/${env().dockgate.pid}/cmdline`, 'utf8')).split('\0');
     expect(cmdline).toContain(`--initial-old-space-size=${HEAP_FLOOR_MIB}`);
     expect(cmdline.filter((a) => a.startsWith('--initial-old-space-size'))).toHaveLength(1);
+    // ... and glibc malloc's settings in its environment (src/runtime/malloc-env.ts).
+    const environ = (await fs.readFile(`/proc/${env().dockgate.pid}/environ`, 'utf8')).split('\0');
+    for (const [name, value] of Object.entries(MALLOC_SETTINGS)) expect(environ).toContain(`${name}=${process.env[name] ?? value}`);
     expect((await engineRequest(env().dockgate.socketPath, 'GET', '/_ping')).status).toBe(200);
   });
 
