@@ -30,13 +30,28 @@ let clockTicks: number | undefined;
  */
 export function readCpuMs(pid: number): number {
   try {
-    clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
     // Fields after the parenthesised command name, which may itself contain spaces.
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+    return ticksToMs(Number(fields[11]) + Number(fields[12]));
   } catch {
     return Number.NaN;
   }
+}
+
+function ticksToMs(ticks: number): number {
+  clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  return (ticks * 1000) / clockTicks;
+}
+
+/**
+ * CPU time the whole machine has spent busy so far (every process and the kernel, all cores:
+ * /proc/stat's user, nice, system, irq, softirq and steal), in ms. Per unit of work it tells how
+ * much CPU a transfer costs end to end, and against the cores × wall time whether the machine's
+ * CPU, not any one process, is what limits it.
+ */
+export function readMachineBusyMs(): number {
+  const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).map(Number);
+  return ticksToMs(user! + nice! + system! + irq! + softirq! + steal!);
 }
 
 export interface Child {
