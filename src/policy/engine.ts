@@ -6,17 +6,18 @@
 // fallback. On a ~2 KB container create the wasm side (parsing the input, the rules) is most of
 // the ~45 µs; JSON.stringify is ~3.5 µs.
 import type { LoadedPolicy } from '@open-policy-agent/opa-wasm';
-import { createRequire } from 'node:module';
 import { loadBundleFile, type BundleLimits, type BundleManifest, type PolicyBundle, DEFAULT_BUNDLE_LIMITS } from './bundle.js';
 import type { JsonObject, JsonValue, PolicyDecision, PolicyInput } from './contract.js';
 import { PolicyError, describeThrown } from './policy-error.js';
 import { directEval, type DirectEval } from './direct-eval.js';
+import { loadOpaWasm } from './opa-wasm-loader.js';
 import { checkPolicyResult, unwrapResultSet } from './result.js';
 import { wasmApi, type WasmModule } from './wasm-api.js';
 
 // The package's ESM entry only re-exports the async loadPolicy; the CommonJS one has the sync
-// loader, which lets a damaged instance be replaced without making evaluate() async.
-const { loadPolicySync } = createRequire(import.meta.url)('@open-policy-agent/opa-wasm') as typeof import('@open-policy-agent/opa-wasm');
+// loader, which lets a damaged instance be replaced without making evaluate() async. It is loaded
+// with its YAML parser deferred (opa-wasm-loader.ts).
+const { loadPolicySync } = loadOpaWasm();
 
 export interface MemoryPages {
   /** 64 KiB pages at start. */

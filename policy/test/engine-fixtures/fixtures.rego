@@ -19,5 +19,8 @@ memory_hog := {"allowed": true, "warnings": [format_int(count(numbers.range(1, i
 # Calls builtins that opa-wasm implements in JavaScript rather than in the wasm module.
 js_builtins := {"allowed": true, "warnings": [sprintf("%s has %d parts", [input.s, count(regex.split(",", input.s))])]}
 
+# Calls the yaml builtins, which opa-wasm implements with a YAML parser dockgate loads on first use.
+yaml_builtins := {"allowed": true, "warnings": [yaml.marshal(yaml.unmarshal(input.s)), json.marshal(yaml.is_valid(input.s))]}
+
 # Shows the parameters the policy sees: the bundle's data.json merged with the engine's data.
 params := {"allowed": true, "warnings": [json.marshal(data.params)]}
