@@ -2,17 +2,15 @@ import { execFileSync } from 'node:child_process';
 import type https from 'node:https';
 import { isTcpListener, unixIdentity, type DockgateConfig, type ListenerConfig, type UnixListenerConfig } from '../config/config.js';
 import { limitConnections, type RefusedConnection } from '../listener/connection-limit.js';
-import { certificateIdentity, listenTcp, logRefusedHandshakes, mutualTlsOptions } from '../listener/tls-listener.js';
 import { ListenerError, listenUnix } from '../listener/unix-socket.js';
 import { createLoggerFor, type Logger } from '../log/logger.js';
 import { DecisionPool } from '../admission/decision-pool.js';
 import type { Evaluator } from '../admission/decide.js';
 import { PolicyEngine } from '../policy/engine.js';
-import { startAdminServer, type AdminServer, type Readiness } from '../admin/admin-server.js';
+import type { AdminServer, Readiness } from '../admin/admin-server.js';
 import { AdmissionGate } from '../admission/gate.js';
 import type { DockgateMetrics } from '../metrics/metrics.js';
 import type { DecisionLine } from '../audit/decision-log.js';
-import { DecisionLogger } from '../decision-log/decision-logger.js';
 import type { PolicyInput } from '../policy/contract.js';
 import { startPolicyDistribution } from '../policy/distribution.js';
 import { packageVersion } from './version.js';
@@ -67,10 +65,14 @@ export async function serve(config: DockgateConfig): Promise<number> {
   // Loaded only when served: prom-client (with the OpenTelemetry API it brings) is ~2 MiB of heap
   // that an idle dockgate without --admin would otherwise hold.
   const metrics: DockgateMetrics | undefined = config.admin ? new (await import('../metrics/metrics.js')).DockgateMetrics({ version: packageVersion() }) : undefined;
+  // Likewise what only some configurations use: TLS (node:tls and node:https, the TCP listeners),
+  // the decision log sinks and the admin server. A dockgate on unix sockets alone settles ~2 MiB
+  // smaller without them (bench/FINDINGS.md, "Memory"; a unit test checks the module graph).
+  const tlsListener = config.listeners.some(isTcpListener) ? await import('../listener/tls-listener.js') : undefined;
   const policy = await startPolicyDistribution({ config, log, ...(metrics ? { stats: metrics } : {}) });
   const { store } = policy;
   if (config.mode === 'audit') log.warn({ mode: 'audit' }, 'audit mode: policy denials are logged and counted, not enforced');
-  const decisionLogger = config.decisionLogs ? new DecisionLogger({ config: config.decisionLogs, log, version: packageVersion(), ...(metrics ? { stats: metrics } : {}) }) : undefined;
+  const decisionLogger = config.decisionLogs ? new (await import('../decision-log/decision-logger.js')).DecisionLogger({ config: config.decisionLogs, log, version: packageVersion(), ...(metrics ? { stats: metrics } : {}) }) : undefined;
   const decisionLog = decisionLogger ? { decisionLog: decisionLogger.record.bind(decisionLogger) } : {};
   const upstream = new Upstream(upstreamAddress);
   const pool = config.policyWorkers > 0 ? new DecisionPool({ workers: config.policyWorkers, deadlineMs: config.policyDeadlineMs, log, ...(metrics ? { stats: metrics } : {}) }) : undefined;
@@ -88,7 +90,7 @@ export async function serve(config: DockgateConfig): Promise<number> {
     const gate = new AdmissionGate({
       upstream,
       evaluator: () => store.current(),
-      identity: tcp ? certificateIdentity(l, listenerLog, refused) : unixIdentity(l),
+      identity: tcp ? tlsListener!.certificateIdentity(l, listenerLog, refused) : unixIdentity(l),
       log: listenerLog,
       listenerName: l.name,
       mode: config.mode,
@@ -105,12 +107,12 @@ export async function serve(config: DockgateConfig): Promise<number> {
       headersTimeoutMs,
       listener: l.name,
       ...(metrics ? { metrics } : {}),
-      ...(tcp ? { tls: mutualTlsOptions(l, headersTimeoutMs) } : {}),
+      ...(tcp ? { tls: tlsListener!.mutualTlsOptions(l, headersTimeoutMs) } : {}),
     });
     limitConnections(proxy.server, l.maxConnections, listenerLog, refused);
     if (!tcp) return startUnix(l, proxy, listenerLog, config.upstream);
-    logRefusedHandshakes(proxy.server as https.Server, listenerLog, refused);
-    const address = await listenTcp(proxy.server, l);
+    tlsListener!.logRefusedHandshakes(proxy.server as https.Server, listenerLog, refused);
+    const address = await tlsListener!.listenTcp(proxy.server, l);
     listenerLog.info({ address, upstream: config.upstream, maxConnections: l.maxConnections }, `dockgate listening with mutual TLS; use DOCKER_HOST=tcp://${address} DOCKER_TLS_VERIFY=1`);
     return { proxy, close: async () => undefined };
   };
@@ -128,7 +130,7 @@ export async function serve(config: DockgateConfig): Promise<number> {
   };
   try {
     for (const l of config.listeners) started.push(await start(l));
-    if (config.admin && metrics) admin = await startAdminServer({ address: config.admin, log, metrics: () => metrics.render(), readiness });
+    if (config.admin && metrics) admin = await (await import('../admin/admin-server.js')).startAdminServer({ address: config.admin, log, metrics: () => metrics.render(), readiness });
   } catch (err) {
     policy.close();
     await pool?.close();

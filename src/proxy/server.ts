@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
 import http from '../runtime/node-http.js';
-import https from 'node:https';
+import type https from 'node:https';
+import { createRequire } from 'node:module';
 import type { TlsOptions } from 'node:tls';
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
@@ -10,6 +11,8 @@ import { forward } from './forward.js';
 import type { RequestGate } from './gate.js';
 import { relayUpgrade } from './hijack.js';
 import { BodyReadError, readUpgradeBody } from './upgrade-body.js';
+
+const loadHttps = (): typeof https => createRequire(import.meta.url)('node:https') as typeof https;
 
 export interface ProxyServerOptions {
   upstream: Upstream;
@@ -87,7 +90,9 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   };
   // allowHalfOpen as http.Server has it: `docker run` without -i half-closes its hijacked
   // connection (over TLS: close_notify) and then reads the output; https.Server would end it.
-  const server = opts.tls ? https.createServer({ ...opts.tls, ...httpOptions, allowHalfOpen: true }) : http.createServer(httpOptions);
+  // node:https (and with it node:tls) is loaded for a TLS listener only: serve's unix listeners do
+  // without its memory (src/cli/serve.ts).
+  const server = opts.tls ? loadHttps().createServer({ ...opts.tls, ...httpOptions, allowHalfOpen: true }) : http.createServer(httpOptions);
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (opts.metrics) {

@@ -24,4 +24,22 @@ describe('start-up module graph', () => {
     const loaded = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })) as string[];
     expect(loaded).toEqual([]);
   });
+
+  test('TLS, the decision log sinks and the admin server are loaded only by configurations that use them', () => {
+    const serve = fileURLToPath(new URL('../../dist/cli/serve.js', import.meta.url));
+    // registerHooks: in-thread module hooks, so every module the import resolves is seen here.
+    const script = [
+      `import { registerHooks } from 'node:module';`,
+      `const seen = [];`,
+      `registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); seen.push(r.url); return r; } });`,
+      `await import(${JSON.stringify(serve)});`,
+      `const builtins = process.moduleLoadList.filter((m) => /^NativeModule (tls|https|_tls_\\w+)$/.test(m));`,
+      `const modules = seen.filter((u) => /\\/(tls-listener|decision-logger|admin-server|uploader|file-sink)\\.js$/.test(u));`,
+      `process.stdout.write(JSON.stringify({ resolved: seen.length, builtins, modules }));`,
+    ].join('\n');
+    const graph = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })) as { resolved: number; builtins: string[]; modules: string[] };
+    expect(graph.resolved).toBeGreaterThan(20); // the hook saw serve's graph
+    expect(graph.builtins).toEqual([]);
+    expect(graph.modules).toEqual([]);
+  });
 });
