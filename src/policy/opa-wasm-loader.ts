@@ -7,9 +7,10 @@
 // yaml gets a stand-in with the two functions opa-wasm calls (parse, stringify); the first call
 // loads the real parser. A policy that uses the builtins gets the same results, later.
 //
-// When opa-wasm is laid out differently (an update), the stand-in cannot be placed and opa-wasm
-// loads its yaml as usual: the cost is the memory, never the behaviour. A unit test checks that
-// the stand-in is in place with the opa-wasm dependency locked in package-lock.json.
+// When opa-wasm is laid out differently or brings another yaml major version (an update), no
+// stand-in is placed and opa-wasm loads its yaml as usual: the cost is the memory, never the
+// behaviour. A unit test checks that the stand-in is in place with the opa-wasm locked in
+// package-lock.json.
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -36,6 +37,9 @@ let standIn: YamlV1 | undefined;
 /** Puts the stand-in into the module cache entry of `yamlPath`, unless that yaml is loaded already. */
 function deferYaml(yamlPath: string): void {
   if (require.cache[yamlPath]) return;
+  // The stand-in knows yaml@1's layout only; another major version loads as usual.
+  const { version } = createRequire(yamlPath)('./package.json') as { version: string };
+  if (!version.startsWith('1.')) return;
   let real: YamlV1 | undefined;
   // yaml@1's index.js is `module.exports = require('./dist').YAML`: loading ./dist directly
   // does not go through the cache entry the stand-in occupies.
