@@ -110,4 +110,11 @@ describe('DecisionPool with the real decision worker', () => {
     const denied = await pool.decide(real, containerCreate({ HostConfig: { Privileged: true } }));
     expect(denied.allowed).toBe(false);
   });
+
+  test("the worker's opa-wasm runs the yaml builtins (its parser loaded on first use there too)", async () => {
+    const fixtures = await PolicyEngine.load(fileURLToPath(new URL('../../policy/dist/test-engine-fixtures.tar.gz', import.meta.url)), { entrypoint: 'dockgate/fixtures/yaml_builtins' });
+    pool = new DecisionPool({ workers: 1, deadlineMs: 10_000, log: createLogger('silent'), workerUrl: new URL('../../dist/admission/decision-worker.js', import.meta.url) });
+    const admission = await pool.decide(fixtures, { s: 'b: [x, "y"]\na: 1\n' } as unknown as PolicyInput);
+    expect(admission.warnings).toEqual(['b:\n  - x\n  - y\na: 1\n', 'true']);
+  });
 });
