@@ -15,6 +15,11 @@ import { Samples, msSince } from '../stats.js';
 
 const WASM = 'in-process wasm';
 const OPA = 'OPA REST sidecar';
+// A yardstick for the machine, not a peer: V8's own JSON.parse of the same input, timed right
+// after each in-process batch. On this shared machine the speed of memory-bound work moves by up
+// to 2× for seconds at a time with no load or steal to show for it (bench/FINDINGS.md, "Policy
+// decision"); JSON.parse moves with it, so the ratio tells dockgate's engine from the machine.
+const REF = 'V8 JSON.parse of the input (reference)';
 
 interface OpaAnswer {
   result?: { allowed: boolean; violations?: unknown[]; patch?: unknown[] };
@@ -28,12 +33,13 @@ export async function policyEval(env: BenchEnv): Promise<Section> {
   const section = newSection(
     'eval',
     '2b. Policy decision: in-process wasm vs OPA sidecar',
-    `One decision on a typical container-create input (${policy.entrypoint}). In-process: PolicyEngine.evaluate() in the benchmark process, timed per call. Sidecar: \`opa run --server\` (${env.machine.opa}) loaded with the same Rego (${opa.sourceDirs.map((d) => `${path.relative(REPO_ROOT, d)}/`).join(' + ')}, the sources of the bundle), JSON.stringify + POST + JSON.parse per call over one keep-alive unix-socket connection. Batches alternate; min / median / max over rounds.`,
-    [WASM, OPA],
+    `One decision on a typical container-create input (${policy.entrypoint}). In-process: PolicyEngine.evaluate() in the benchmark process, timed per call. Sidecar: \`opa run --server\` (${env.machine.opa}) loaded with the same Rego (${opa.sourceDirs.map((d) => `${path.relative(REPO_ROOT, d)}/`).join(' + ')}, the sources of the bundle), JSON.stringify + POST + JSON.parse per call over one keep-alive unix-socket connection. Batches alternate; min / median / max over rounds. Reference (not a peer): JSON.parse of the same input's JSON text, timed per call in a batch right after each in-process batch — V8's own code, whose time follows the machine's speed at that moment.`,
+    [WASM, OPA, REF],
   );
   const agent = keepAliveAgent();
   env.onTeardown(async () => agent.destroy());
   const input = createInput(typicalCreateBody(env.image));
+  const inputText = JSON.stringify(input);
   const opaPath = `/v1/data/${policy.entrypoint}`;
 
   const askOpa = async (): Promise<{ ms: number; answer: OpaAnswer }> => {
@@ -70,31 +76,42 @@ export async function policyEval(env: BenchEnv): Promise<Section> {
       s?.add(msSince(start) * 1000);
     }
   };
+  const runRef = (s: Samples) => {
+    for (let i = 0; i < wasmBatch; i++) {
+      const start = process.hrtime.bigint();
+      JSON.parse(inputText);
+      s.add(msSince(start) * 1000);
+    }
+  };
   const runOpa = async (s: Samples | null) => {
     for (let i = 0; i < opaBatch; i++) s?.add((await askOpa()).ms * 1000);
   };
   runWasm(null);
   await runOpa(null);
 
-  const p50: Record<string, number[]> = { [WASM]: [], [OPA]: [] };
-  const p99: Record<string, number[]> = { [WASM]: [], [OPA]: [] };
+  const p50: Record<string, number[]> = { [WASM]: [], [OPA]: [], [REF]: [] };
+  const p99: Record<string, number[]> = { [WASM]: [], [OPA]: [], [REF]: [] };
   for (let round = 0; round < opts.rounds; round++) {
     const w = new Samples();
     const o = new Samples();
+    const r = new Samples();
     if (round % 2 === 0) {
       runWasm(w);
+      runRef(r);
       await runOpa(o);
     } else {
       await runOpa(o);
       runWasm(w);
+      runRef(r);
     }
-    p50[WASM]!.push(w.percentile(50));
-    p99[WASM]!.push(w.percentile(99));
-    p50[OPA]!.push(o.percentile(50));
-    p99[OPA]!.push(o.percentile(99));
+    for (const [name, samples] of [[WASM, w], [OPA, o], [REF, r]] as const) {
+      p50[name]!.push(samples.percentile(50));
+      p99[name]!.push(samples.percentile(99));
+    }
   }
-  const f50 = roundsFigure('decision p50', 'µs', p50, [[WASM, OPA]]);
-  const f99 = roundsFigure('decision p99', 'µs', p99, [[WASM, OPA]]);
+  const ratios = [[WASM, OPA], [WASM, REF]] as const;
+  const f50 = roundsFigure('decision p50', 'µs', p50, ratios);
+  const f99 = roundsFigure('decision p99', 'µs', p99, ratios);
   const w50 = f50.values[WASM]!.median;
   const w99 = f99.values[WASM]!.median;
   const r50 = f50.ratios[`${WASM} / ${OPA}`]!.median;
@@ -102,6 +119,6 @@ export async function policyEval(env: BenchEnv): Promise<Section> {
   f50.targets.push(atMost('≤ 0.25× the OPA sidecar (p50)', r50, 0.25, fmtRatio(r50)));
   f99.targets.push(atMost('in-process p99 ≤ 200 µs', w99, 200, fmt(w99, 'µs')));
   section.figures.push(f50, f99);
-  section.notes.push(`${wasmBatch} in-process evaluations and ${opaBatch} sidecar requests per round, ${opts.rounds} rounds.`);
+  section.notes.push(`${wasmBatch} in-process evaluations, ${wasmBatch} reference parses and ${opaBatch} sidecar requests per round, ${opts.rounds} rounds.`);
   return section;
 }
