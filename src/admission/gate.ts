@@ -13,6 +13,7 @@ import type { Logger } from '../log/logger.js';
 import type { JsonValue, PolicyInput, PolicyUserInfo } from '../policy/contract.js';
 import { PolicyError } from '../policy/policy-error.js';
 import type { GateVerdict, RequestGate } from '../proxy/gate.js';
+import { hasBody } from '../proxy/headers.js';
 import { BodyError, readBody } from './body-reader.js';
 import { decideMemoized } from './decision-memo.js';
 import { denialMessage, type Admission, type AsyncDecide, type Evaluator } from './decide.js';
@@ -20,7 +21,7 @@ import { canLookUp, LookupError, lookUp, type InspectClient } from './lookup.js'
 import { isObject, referencedVolumes } from './related.js';
 import { FilterError } from './filters.js';
 import { Ownership } from './ownership.js';
-import { framingProblem, hasBody, isEmptyBody } from './request-framing.js';
+import { framingProblem, isEmptyBody } from './request-framing.js';
 import { appendWarnings } from './warnings.js';
 
 export interface AdmissionGateOptions {

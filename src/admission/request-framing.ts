@@ -19,11 +19,6 @@ export function framingProblem(req: Pick<IncomingMessage, 'headers'>): string | 
   return null;
 }
 
-export function hasBody(req: IncomingMessage): boolean {
-  const cl = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
-}
-
 // Clients send these on body-less routes (dockerode posts `{}` to start); dockerd ignores them.
 const EMPTY_BODIES = new Set(['', '{}', 'null']);
 

@@ -5,7 +5,7 @@ import type { Upstream } from '../upstream/client.js';
 import type { ExchangeHandler, UpstreamExchange } from '../upstream/exchange.js';
 import type { ResponseHead } from '../upstream/response-parser.js';
 import { sendDockerError } from './docker-error.js';
-import { CONTENT_LENGTH, endToEndHeaders, rawHeader } from './headers.js';
+import { CONTENT_LENGTH, endToEndHeaders, hasBody, rawHeader } from './headers.js';
 
 const BODY_HEADERS = new Set(['content-length', 'content-type']);
 const NO_BODY_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
@@ -33,15 +33,11 @@ export interface ForwardOptions {
 
 const REWRITE_LIMIT = 1024 * 1024;
 
-function requestHasBody(req: IncomingMessage): boolean {
-  const cl = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
-}
-
 /** Forwards one ordinary (non-hijacked) request and streams the answer back. */
 export function forward(req: IncomingMessage, res: ServerResponse, opts: ForwardOptions): void {
   const { upstream, log } = opts;
   const method = req.method ?? 'GET';
+  const clientBody = hasBody(req);
   let headers: string[];
   if (opts.body) {
     // The canonical body is JSON whatever the client labelled it (an empty body may come untyped).
@@ -51,7 +47,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, opts: Forward
     headers = endToEndHeaders(req.rawHeaders);
     // An empty POST must stay "no body" for dockerd (a chunked empty body is not the same:
     // `start` refuses it), so spell the length out.
-    if (!requestHasBody(req) && !NO_BODY_METHODS.has(method) && req.headers['content-length'] === undefined) {
+    if (!clientBody && !NO_BODY_METHODS.has(method) && req.headers['content-length'] === undefined) {
       headers.push('Content-Length', '0');
     }
   }
@@ -91,7 +87,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, opts: Forward
     if (opts.body) {
       req.resume(); // the original bytes were already consumed by the canonicalizer
       exchange = upstream.send(method, opts.target, headers, opts.body, handler);
-    } else if (requestHasBody(req)) {
+    } else if (clientBody) {
       // A client that stops sending mid-body aborts the upstream request.
       req.once('error', () => exchange?.abort());
       exchange = upstream.send(method, opts.target, headers, req, handler);

@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+
 // Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, not the message: each side of
 // the proxy sets its own. `expect` is answered by our own server already.
 const HOP_BY_HOP = new Set([
@@ -24,6 +26,12 @@ function connectionTokens(raw: readonly string[]): Set<string> | null {
     }
   }
   return tokens;
+}
+
+/** Whether a request's framing headers announce a body (a Content-Length of 0 does not). */
+export function hasBody(req: Pick<IncomingMessage, 'headers'>): boolean {
+  const cl = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
 }
 
 /** For HeaderFilter.drop: a body re-framed by the proxy gets a length of its own. */
