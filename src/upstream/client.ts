@@ -10,6 +10,11 @@ import type { ExchangeHandler, UpstreamExchange } from './exchange.js';
 // credentials and BuildKit session headers.
 export const MAX_HEADER_BYTES = 1024 * 1024;
 
+/** A new connection to the daemon; `noDelay` matters on TCP only. */
+function connectTo(address: UpstreamAddress, opts: { noDelay?: boolean; allowHalfOpen?: boolean }): net.Socket {
+  return address.kind === 'unix' ? net.connect({ path: address.socketPath, allowHalfOpen: opts.allowHalfOpen }) : net.connect({ host: address.host, port: address.port, ...opts });
+}
+
 const METHOD = /^[A-Z]+$/;
 const REQUEST_TARGET = /^\/[\u0021-\u00ff]*$/;
 
@@ -24,9 +29,7 @@ export class Upstream {
 
   constructor(address: UpstreamAddress) {
     this.address = address;
-    this.pool = new ConnectionPool(() =>
-      address.kind === 'unix' ? net.connect({ path: address.socketPath }) : net.connect({ host: address.host, port: address.port, noDelay: true }),
-    );
+    this.pool = new ConnectionPool(() => connectTo(address, { noDelay: true }));
   }
 
   /**
@@ -64,10 +67,7 @@ export class Upstream {
       headers,
       maxHeaderSize: MAX_HEADER_BYTES,
       // allowHalfOpen: the container may still be writing after the client's stdin ended.
-      createConnection: () =>
-        address.kind === 'unix'
-          ? net.connect({ path: address.socketPath, allowHalfOpen: true })
-          : net.connect({ host: address.host, port: address.port, allowHalfOpen: true }),
+      createConnection: () => connectTo(address, { allowHalfOpen: true }),
     });
   }
 
