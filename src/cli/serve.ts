@@ -75,7 +75,7 @@ export async function serve(config: DockgateConfig): Promise<number> {
   const decisionLogger = config.decisionLogs ? new (await import('../decision-log/decision-logger.js')).DecisionLogger({ config: config.decisionLogs, log, version: packageVersion(), ...(metrics ? { stats: metrics } : {}) }) : undefined;
   const decisionLog = decisionLogger ? { decisionLog: decisionLogger.record.bind(decisionLogger) } : {};
   const upstream = new Upstream(upstreamAddress);
-  const pool = config.policyWorkers > 0 ? new DecisionPool({ workers: config.policyWorkers, deadlineMs: config.policyDeadlineMs, log, ...(metrics ? { stats: metrics } : {}) }) : undefined;
+  const pool = config.policyWorkers > 0 ? new DecisionPool({ workers: config.policyWorkers, deadlineMs: config.policyDeadlineMs, inlineSteps: config.policyInlineSteps, log, ...(metrics ? { stats: metrics } : {}) }) : undefined;
   if (pool && metrics) metrics.countPolicyWorkers(() => pool.stats.workers);
   const offload = pool ? { offload: (e: Evaluator) => (e instanceof PolicyEngine ? (input: PolicyInput) => pool.decide(e, input) : undefined) } : {};
 

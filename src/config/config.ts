@@ -119,6 +119,8 @@ export interface DockgateConfig {
   policyWorkers: number;
   /** How long one policy evaluation may run before it is stopped and the request denied. */
   policyDeadlineMs: number;
+  /** Steps (wasm function calls and loop iterations) a decision may take on the event loop before it goes to a worker. */
+  policyInlineSteps: number;
 }
 
 /** A config that must not start; `problems` are the schema's findings, path by path. */
@@ -150,6 +152,9 @@ function asProblems(err: Error): SchemaProblem[] {
 // normal flow, the second keeps requests moving while a slow evaluation runs out its deadline.
 export const DEFAULT_POLICY_WORKERS = 2;
 export const DEFAULT_POLICY_DEADLINE_MS = 2000;
+// ~10× a typical container create's decision under the shipped profiles (~20 000), and at most a
+// few milliseconds of the event loop (bench/FINDINGS.md, "Create").
+export const DEFAULT_POLICY_INLINE_STEPS = 200_000;
 
 export const DEFAULT_SOCKET_MODE = 0o660;
 
@@ -213,6 +218,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): DockgateCon
     shutdownGraceSeconds: 10,
     policyWorkers: DEFAULT_POLICY_WORKERS,
     policyDeadlineMs: DEFAULT_POLICY_DEADLINE_MS,
+    policyInlineSteps: DEFAULT_POLICY_INLINE_STEPS,
   };
 }
 
@@ -385,6 +391,7 @@ function readDocument(doc: Record<string, unknown>, file: string, env: NodeJS.Pr
   if (doc.shutdownGraceSeconds !== undefined) config.shutdownGraceSeconds = doc.shutdownGraceSeconds as number;
   if (doc.policyWorkers !== undefined) config.policyWorkers = doc.policyWorkers as number;
   if (doc.policyDeadlineMs !== undefined) config.policyDeadlineMs = doc.policyDeadlineMs as number;
+  if (doc.policyInlineSteps !== undefined) config.policyInlineSteps = doc.policyInlineSteps as number;
   if (doc.bundleService !== undefined) config.bundleService = parseBundleService(doc.bundleService, 'bundleService');
   if (doc.bundleSigning !== undefined) config.bundleSigning = parseBundleSigning(doc.bundleSigning, 'bundleSigning', baseDir);
   if (doc.decisionLogs !== undefined) config.decisionLogs = parseDecisionLogs(doc.decisionLogs, 'decisionLogs', baseDir);

@@ -12,7 +12,8 @@ import { PolicyError, describeThrown } from './policy-error.js';
 import { directEval, type DirectEval } from './direct-eval.js';
 import { loadOpaWasm } from './opa-wasm-loader.js';
 import { checkPolicyResult, unwrapResultSet } from './result.js';
-import { wasmApi, type WasmModule } from './wasm-api.js';
+import { wasmApi, type WasmGlobal, type WasmModule } from './wasm-api.js';
+import { STEPS_EXPORT, UNCOUNTED, WasmFormatError, instrumentSteps } from './wasm-steps.js';
 
 // The package's ESM entry only re-exports the async loadPolicy; the CommonJS one has the sync
 // loader, which lets a damaged instance be replaced without making evaluate() async. It is loaded
@@ -30,6 +31,8 @@ export interface MemoryPages {
 export interface PortablePolicy {
   entrypoint: string;
   module: WasmModule;
+  /** Why the module counts no steps, when it does not. */
+  stepless: string | undefined;
   data: JsonObject;
   memoryPages: MemoryPages;
   manifest: BundleManifest | undefined;
@@ -73,6 +76,19 @@ function checkMemoryPages(pages: MemoryPages): MemoryPages {
 
 const UTF8 = new TextEncoder();
 
+/** An evaluation stopped by withinSteps() for running out of steps (not a policy failure). */
+export class StepsExhausted extends PolicyError {
+  constructor(entrypoint: string, steps: number) {
+    super('evaluate', `policy ${entrypoint} did not decide within ${steps} steps`);
+  }
+}
+
+interface Instance {
+  policy: LoadedPolicy;
+  direct: DirectEval | undefined;
+  steps: WasmGlobal | undefined;
+}
+
 export class PolicyEngine {
   /** The bundle manifest's revision, if it has one. */
   readonly revision: string | undefined;
@@ -80,13 +96,15 @@ export class PolicyEngine {
   /** Every entrypoint compiled into the module. */
   readonly entrypoints: readonly string[];
 
-  /** The running instance, and its direct evaluation path when opa-wasm's internals allow one. */
-  private instance: { policy: LoadedPolicy; direct: DirectEval | undefined };
+  /** The running instance, its direct evaluation path when opa-wasm's internals allow one, and its step counter. */
+  private instance: Instance;
   private readonly entrypointId: number;
 
   private constructor(
     readonly entrypoint: string,
     private readonly module: WasmModule,
+    /** Why withinSteps() is not available (the module could not be given a step counter), or undefined. */
+    readonly stepless: string | undefined,
     private readonly data: JsonObject,
     private readonly memoryPages: MemoryPages,
     manifest: BundleManifest | undefined,
@@ -116,9 +134,17 @@ export class PolicyEngine {
 
   static async fromBundle(bundle: PolicyBundle, opts: PolicyEngineOptions): Promise<PolicyEngine> {
     const memoryPages = checkMemoryPages(opts.memoryPages ?? DEFAULT_MEMORY_PAGES);
+    let wasm = bundle.wasm;
+    let stepless: string | undefined;
+    try {
+      wasm = instrumentSteps(bundle.wasm);
+    } catch (err) {
+      if (!(err instanceof WasmFormatError)) throw err;
+      stepless = err.message; // the module is compiled as it is (and its own errors reported below)
+    }
     let module: WasmModule;
     try {
-      module = await wasmApi.compile(bundle.wasm);
+      module = await wasmApi.compile(wasm);
     } catch (err) {
       throw new PolicyError('load', `policy.wasm does not compile: ${describeThrown(err)}`, { cause: err });
     }
@@ -132,25 +158,27 @@ export class PolicyEngine {
       const listed = manifest.wasm.map((w) => w.entrypoint).join(', ');
       throw new PolicyError('load', `entrypoint ${JSON.stringify(opts.entrypoint)} is not in the bundle manifest (it lists: ${listed})`);
     }
-    return new PolicyEngine(opts.entrypoint, module, data, memoryPages, manifest);
+    return new PolicyEngine(opts.entrypoint, module, stepless, data, memoryPages, manifest);
   }
 
   /** What a worker thread needs to run the same policy (a compiled module is cloneable). */
   toPortable(): PortablePolicy {
-    return { entrypoint: this.entrypoint, module: this.module, data: this.data, memoryPages: this.memoryPages, manifest: this.manifest };
+    return { entrypoint: this.entrypoint, module: this.module, stepless: this.stepless, data: this.data, memoryPages: this.memoryPages, manifest: this.manifest };
   }
 
   /** The engine a worker thread rebuilds from toPortable(): no compile, ~1 ms to instantiate. */
   static fromPortable(p: PortablePolicy): PolicyEngine {
-    return new PolicyEngine(p.entrypoint, p.module, p.data, p.memoryPages, p.manifest);
+    return new PolicyEngine(p.entrypoint, p.module, p.stepless, p.data, p.memoryPages, p.manifest);
   }
 
-  private instantiate(): { policy: LoadedPolicy; direct: DirectEval | undefined } {
+  private instantiate(): Instance {
     try {
       // A fresh descriptor each time: loadPolicySync writes into it.
       const policy = loadPolicySync(this.module, { initial: this.memoryPages.initial, maximum: this.memoryPages.maximum });
       policy.setData(this.data);
-      return { policy, direct: directEval(policy) };
+      const steps = this.stepless === undefined ? stepCounter(policy) : undefined;
+      if (steps) steps.value = UNCOUNTED;
+      return { policy, direct: directEval(policy), steps };
     } catch (err) {
       throw new PolicyError('load', `policy module does not start: ${describeThrown(err)}`, { cause: err });
     }
@@ -173,6 +201,24 @@ export class PolicyEngine {
     return this.run(inputJson);
   }
 
+  /**
+   * Runs `fn` (evaluations of this engine) with at most `steps` steps among all its evaluations:
+   * function calls and loop iterations in the policy module. An evaluation that would take more
+   * is stopped and throws StepsExhausted. Only for an engine whose `stepless` is undefined.
+   */
+  withinSteps<T>(steps: number, fn: () => T): T {
+    if (this.stepless !== undefined) throw new Error(`this policy module counts no steps: ${this.stepless}`);
+    this.instance.steps!.value = BigInt(steps);
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof PolicyError && (err.cause as { stepsExhausted?: true } | undefined)?.stepsExhausted) throw new StepsExhausted(this.entrypoint, steps);
+      throw err;
+    } finally {
+      this.instance.steps!.value = UNCOUNTED; // (a stopped evaluation left a new instance)
+    }
+  }
+
   private run(input: PolicyInput | string): PolicyDecision {
     let resultSet: unknown;
     try {
@@ -183,9 +229,12 @@ export class PolicyEngine {
         resultSet = policy.evaluate(typeof input === 'string' ? (UTF8.encode(input).buffer as ArrayBuffer) : input, this.entrypointId);
       }
     } catch (err) {
+      // A counter at zero: the module trapped on its step count (withinSteps()).
+      const stepsExhausted = this.instance.steps?.value === 0n;
       // An abort unwinds out of the wasm code without restoring its shadow stack pointer, so the
       // instance may be left damaged. Start over from the compiled module (~1 ms).
       this.instance = this.instantiate();
+      if (stepsExhausted) throw new PolicyError('evaluate', `policy ${this.entrypoint} ran out of steps`, { cause: { stepsExhausted: true } });
       const reason = describeThrown(err);
       const hint = /opa_malloc|Maximum memory size/.test(reason) ? ` (policy memory limit: ${this.memoryPages.maximum} pages of 64 KiB)` : '';
       throw new PolicyError('evaluate', `policy ${this.entrypoint} failed: ${reason}${hint}`, { cause: err });
@@ -199,4 +248,10 @@ export class PolicyEngine {
       revision: this.revision,
     };
   }
+}
+
+function stepCounter(policy: LoadedPolicy): WasmGlobal {
+  const counter = (policy as unknown as { wasmInstance?: { exports?: Record<string, unknown> } }).wasmInstance?.exports?.[STEPS_EXPORT];
+  if (typeof counter !== 'object' || counter === null || !('value' in counter)) throw new Error(`the instance does not export its step counter ${STEPS_EXPORT}`);
+  return counter as WasmGlobal;
 }

@@ -11,6 +11,11 @@ export interface WasmMemory {
   grow(pages: number): number;
 }
 
+/** A mutable i64 global exported by a module (its value is a bigint). */
+export interface WasmGlobal {
+  value: bigint;
+}
+
 export interface WasmInstance {
   readonly exports: Record<string, unknown>;
 }

@@ -215,7 +215,8 @@ describe('malformed HTTP corpus', () => {
   beforeAll(async () => {
     await ensurePolicyBundle(DENY_PRIVILEGED);
     upstream = await startRecordingUpstream();
-    // One decision worker, so the fd baseline (taken with the worker running) holds for the whole run.
+    // At most one decision worker: the decisions here fit the step budget and are made on the event
+    // loop, so none runs and the fd baseline holds; were one started, it would add one thread's.
     configDir = await fs.mkdtemp('/tmp/dgt-malformed-');
     await fs.writeFile(path.join(configDir, 'dockgate.yaml'), 'policyWorkers: 1\n');
     dockgate = await startDockgate({ upstream: upstream.address, policy: DENY_PRIVILEGED_BUNDLE, extraArgs: ['--config', path.join(configDir, 'dockgate.yaml')] });

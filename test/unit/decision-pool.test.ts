@@ -10,6 +10,7 @@ import { containerCreate } from './support/policy-inputs.js';
 import { DecisionPool } from '../../src/admission/decision-pool.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { PolicyInput } from '../../src/policy/contract.js';
+import { PolicyError } from '../../src/policy/policy-error.js';
 
 // The decision pool's bookkeeping, with a scripted worker that hangs, crashes or answers on
 // request: a deadline or a crash fails only its own evaluation (PolicyError: the gate denies),
@@ -109,6 +110,26 @@ describe('DecisionPool with the real decision worker', () => {
     expect(JSON.stringify((admission.object as { HostConfig: unknown }).HostConfig)).toContain('"Memory":9007199254740993');
     const denied = await pool.decide(real, containerCreate({ HostConfig: { Privileged: true } }));
     expect(denied.allowed).toBe(false);
+  });
+
+  test('with inlineSteps, a decision within the budget is made on the event loop: no worker starts', async () => {
+    const real = await PolicyEngine.load(fileURLToPath(new URL('../../policy/dist/test-deny-privileged.tar.gz', import.meta.url)), { entrypoint: 'dockgate/test/decision' });
+    pool = new DecisionPool({ workers: 1, deadlineMs: 10_000, inlineSteps: 200_000, log: createLogger('silent'), workerUrl: new URL('../../dist/admission/decision-worker.js', import.meta.url) });
+    const create = containerCreate({ HostConfig: { Memory: rawJsonNumber('9007199254740993') } });
+    expect(await pool.decide(real, create)).toEqual(decide(real, create));
+    expect((await pool.decide(real, containerCreate({ HostConfig: { Privileged: true } }))).allowed).toBe(false);
+    expect(pool.stats).toMatchObject({ workers: 0, inline: 2, handedOver: 0 });
+  });
+
+  test('with inlineSteps, a decision that runs out of steps goes to a worker, under the deadline', async () => {
+    const misbehaving = await PolicyEngine.load(fileURLToPath(new URL('../../policy/dist/test-misbehaving.tar.gz', import.meta.url)), { entrypoint: 'dockgate/test/misbehaving/decision' });
+    pool = new DecisionPool({ workers: 1, deadlineMs: 500, inlineSteps: 10_000, log: createLogger('silent'), workerUrl: new URL('../../dist/admission/decision-worker.js', import.meta.url) });
+    const spin = pool.decide(misbehaving, containerCreate({ Labels: { 'dockgate.test/misbehave': 'spin' } }));
+    await expect(spin).rejects.toThrow(/did not decide within 500 ms \(policyDeadlineMs\)/);
+    expect(pool.stats).toMatchObject({ inline: 0, handedOver: 1, deadlineExceeded: 1 });
+    // A policy failure within the budget is denied on the event loop, not retried in a worker.
+    await expect(pool.decide(misbehaving, containerCreate({ Labels: { 'dockgate.test/misbehave': 'throw' } }))).rejects.toThrow(PolicyError);
+    expect(pool.stats).toMatchObject({ handedOver: 1, workers: 0 });
   });
 
   test("the worker's opa-wasm runs the yaml builtins (its parser loaded on first use there too)", async () => {

@@ -30,7 +30,8 @@ describe('dockerd killed mid-request', () => {
   beforeAll(async () => {
     daemon = await startPrivateDockerd();
     await buildTestImage(daemon.host);
-    // One decision worker: its thread's descriptors are part of the baseline for the whole file.
+    // At most one decision worker: the decisions here fit the step budget and are made on the event
+    // loop, so none runs; were one started, one thread's descriptors would be all it adds.
     dir = await fs.mkdtemp('/tmp/dgt-crash-');
     await fs.writeFile(path.join(dir, 'dockgate.yaml'), 'policyWorkers: 1\n');
     dockgate = await startDockgate({ upstream: daemon.host, extraArgs: ['--config', path.join(dir, 'dockgate.yaml')] });
