@@ -76,7 +76,7 @@ export async function startup(env: BenchEnv): Promise<Section> {
     fIdle.targets.push(atMost('≤ 80 MB idle', mibToMB(idle), 80, fmtMemory(idle)));
     fIdle.targets.push(info('reference: a bare node:http proxy, same warm-up, settled', fmtMemory(bareSettled)));
     const fWarm = roundsFigure('RSS 1 s after the warm-up', 'MiB', { dockgate: afterWarmUp });
-    fWarm.targets.push(info('the decision worker is still up; a bare node:http proxy', fmtMemory(bareAfterWarmUp)));
+    fWarm.targets.push(info('a decision worker the warm-up started, if any, is still up; a bare node:http proxy', fmtMemory(bareAfterWarmUp)));
     const main = env.dockgate.memory();
     const fMain = roundsFigure("RSS of the benchmark's long-running dockgate, after the sections before this one", 'MiB', { dockgate: [main.rssMiB] });
     fMain.targets.push(info('its peak so far (VmHWM)', fmt(main.peakMiB, 'MiB')));
