@@ -145,8 +145,15 @@ export class PolicyEngine {
     let module: WasmModule;
     try {
       module = await wasmApi.compile(wasm);
-    } catch (err) {
-      throw new PolicyError('load', `policy.wasm does not compile: ${describeThrown(err)}`, { cause: err });
+    } catch (counted) {
+      // A rewrite the compiler refuses is the step counter's fault when the original compiles.
+      if (stepless !== undefined) throw new PolicyError('load', `policy.wasm does not compile: ${describeThrown(counted)}`, { cause: counted });
+      try {
+        module = await wasmApi.compile(bundle.wasm);
+      } catch (err) {
+        throw new PolicyError('load', `policy.wasm does not compile: ${describeThrown(err)}`, { cause: err });
+      }
+      stepless = `the module with a step counter does not compile: ${describeThrown(counted)}`;
     }
     let data: JsonObject = bundle.data ?? {};
     if (opts.data !== undefined) {

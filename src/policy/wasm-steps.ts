@@ -1,6 +1,7 @@
 // Step counting for a policy module, so an evaluation can run on the event loop and still be
 // stopped: the module is rewritten to count down an exported i64 global at the start of every
-// function and of every loop iteration, and to trap (`unreachable`) when it reaches zero. Every
+// function of the policy's plan (see entryCounted) and of every loop iteration anywhere, and to
+// trap (`unreachable`) when it reaches zero. Every
 // long evaluation either iterates or calls (Rego has no recursion, and a call tree is all calls),
 // so a budget of steps bounds how long one can hold the event loop; an evaluation that runs out is
 // handed to a decision worker, under the wall-clock deadline (decision-pool.ts).

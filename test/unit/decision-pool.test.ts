@@ -40,6 +40,18 @@ describe('DecisionPool', () => {
     expect(p.stats.workers).toBe(1);
   });
 
+  test('with inlineSteps, a policy module without a step counter is decided in a worker, with one warning', async () => {
+    const warnings: unknown[] = [];
+    const log = createLogger('silent');
+    log.warn = ((obj: unknown) => void warnings.push(obj)) as typeof log.warn;
+    pool = new DecisionPool({ workers: 1, deadlineMs: 300, inlineSteps: 200_000, log, workerUrl: WORKER });
+    const stepless = Object.assign(engine('a'), { stepless: 'opcode 0xfd is not known to the step counter' });
+    await expect(pool.decide(stepless, input('ok'))).resolves.toMatchObject({ allowed: true });
+    await expect(pool.decide(stepless, input('ok'))).resolves.toMatchObject({ allowed: true });
+    expect(pool.stats).toMatchObject({ workers: 1, inline: 0, handedOver: 0 });
+    expect(warnings).toEqual([expect.objectContaining({ reason: 'opcode 0xfd is not known to the step counter' })]);
+  });
+
   test('an evaluation past the deadline is denied and its worker replaced; the others are answered', async () => {
     const p = newPool(2);
     const stuck = p.decide(engine('a'), input('hang'));
