@@ -31,8 +31,8 @@ export interface DecisionPoolOptions {
   log: Logger;
   /** The worker's entry point; tests substitute a misbehaving one. */
   workerUrl?: URL;
-  /** Counts stopped evaluations (the metrics module implements it). */
-  stats?: { evaluationStopped(reason: 'deadline' | 'crash'): void };
+  /** Counts stopped and handed-over evaluations (the metrics module implements it). */
+  stats?: { evaluationStopped(reason: 'deadline' | 'crash'): void; evaluationHandedOver(): void };
 }
 
 /** Counters for /metrics and tests. */
@@ -136,6 +136,7 @@ export class DecisionPool {
     } catch (err) {
       if (!(err instanceof StepsExhausted)) return Promise.reject(err);
       this.handedOver++;
+      this.opts.stats?.evaluationHandedOver();
       this.opts.log.debug({ steps, revision: engine.revision }, 'decision ran out of its steps on the event loop; made again in a worker');
       return undefined;
     }

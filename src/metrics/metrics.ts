@@ -31,6 +31,7 @@ export class DockgateMetrics implements PolicyStats, DecisionLogStats, Connectio
   private readonly decisionLogDroppedTotal: Counter<'sink'>;
   private readonly connectionsRefused: Counter<'listener' | 'reason'>;
   private readonly evaluationsStopped: Counter<'reason'>;
+  private readonly handovers: Counter;
   private poolWorkers: () => number = () => 0;
 
   constructor(opts: { version?: string; processMetrics?: boolean } = {}) {
@@ -82,6 +83,11 @@ export class DockgateMetrics implements PolicyStats, DecisionLogStats, Connectio
       name: 'dockgate_policy_evaluations_stopped_total',
       help: 'Policy evaluations stopped and denied: reason deadline (ran past policyDeadlineMs) or crash (its worker died).',
       labelNames: ['reason'],
+      registers,
+    });
+    this.handovers = new Counter({
+      name: 'dockgate_policy_handovers_total',
+      help: 'Decisions that ran out of policyInlineSteps on the event loop and were made again in a decision worker.',
       registers,
     });
     const workers = () => this.poolWorkers();
@@ -152,6 +158,10 @@ export class DockgateMetrics implements PolicyStats, DecisionLogStats, Connectio
   /** The decision pool's counters (src/admission/decision-pool.ts). */
   evaluationStopped(reason: 'deadline' | 'crash'): void {
     this.evaluationsStopped.inc({ reason });
+  }
+
+  evaluationHandedOver(): void {
+    this.handovers.inc();
   }
 
   /** Where dockgate_policy_workers reads the number of running workers. */

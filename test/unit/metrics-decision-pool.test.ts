@@ -12,7 +12,10 @@ describe('decision pool metrics', () => {
     m.evaluationStopped('deadline');
     m.evaluationStopped('crash');
     workers = 2;
+    expect((await m.render()).body).toMatch(/^dockgate_policy_handovers_total 0$/m);
+    m.evaluationHandedOver();
     const body = (await m.render()).body;
+    expect(body).toMatch(/^dockgate_policy_handovers_total 1$/m);
     expect(body).toMatch(/^dockgate_policy_evaluations_stopped_total\{reason="deadline"\} 2$/m);
     expect(body).toMatch(/^dockgate_policy_evaluations_stopped_total\{reason="crash"\} 1$/m);
     expect(body).toMatch(/^dockgate_policy_workers 2$/m);

@@ -8,13 +8,15 @@ import { engineRequest, type EngineResponse } from '../../support/engine-api.js'
 import { uniqueName } from '../../support/fixtures.js';
 import { ensurePolicyBundle } from '../../support/policy-bundle.js';
 import { openFds, rssBytes, settle } from '../../support/process-resources.js';
+import { scrape, sumOf } from '../../support/prometheus.js';
 import { REPO_ROOT } from '../../support/repo.js';
 import { acceptedConnections } from '../../support/unix-connections.js';
 
 // A policy that misbehaves (policy/test/misbehaving: spins for minutes, throws, never converges,
 // exhausts its memory cap) must cost only the request that triggered it: that request is denied
-// with a message saying why, nothing is created, every other client keeps being served (policy
-// evaluation runs in worker threads under policyDeadlineMs), and repeating it leaks nothing.
+// with a message saying why, nothing is created, every other client keeps being served (a decision
+// runs on the event loop within policyInlineSteps, and one that needs more in a worker thread under
+// policyDeadlineMs), and repeating it leaks nothing.
 
 const BUNDLE = path.join(REPO_ROOT, 'policy', 'dist', 'test-misbehaving.tar.gz');
 const DEADLINE_MS = 3000;
@@ -29,7 +31,7 @@ beforeAll(async () => {
   dir = await fs.mkdtemp('/tmp/dgt-mis-');
   const config = path.join(dir, 'dockgate.yaml');
   await fs.writeFile(config, `policyWorkers: 2\npolicyDeadlineMs: ${DEADLINE_MS}\n`);
-  dockgate = await startDockgate({ upstream: engineContext().dockerHost, policy: BUNDLE, extraArgs: ['--config', config] });
+  dockgate = await startDockgate({ upstream: engineContext().dockerHost, policy: BUNDLE, admin: true, extraArgs: ['--config', config] });
 });
 
 afterAll(async () => {
@@ -54,6 +56,18 @@ async function expectDenied(mode: string, status: number, message: RegExp): Prom
 }
 
 describe('a misbehaving policy', () => {
+  test('decisions within the step budget start no worker; a spinning one is handed over to a worker', async () => {
+    // (first in the file: no worker has been started yet)
+    const admin = dockgate.adminSocket!;
+    expect((await create(undefined).done).status).toBe(201);
+    let metrics = await scrape(admin);
+    expect([sumOf(metrics, 'dockgate_policy_workers'), sumOf(metrics, 'dockgate_policy_handovers_total')]).toEqual([0, 0]);
+    await expectDenied('spin', 500, /did not decide within/);
+    metrics = await scrape(admin);
+    expect(sumOf(metrics, 'dockgate_policy_handovers_total')).toBe(1);
+    expect(sumOf(metrics, 'dockgate_policy_evaluations_stopped_total', { reason: 'deadline' })).toBe(1);
+  });
+
   test('an evaluation that never ends is stopped at the deadline and denied; other clients are served meanwhile', async () => {
     let stuckAnswered = false;
     const stuck = create('spin');
