@@ -1,7 +1,7 @@
 // dockgate as users run it: `node dist/cli/main.js serve` on its own unix socket in front of the
 // daemon, logging (info, one line per decision) to a file. Start-up is timed from just before
 // the spawn to the first /_ping it answers (which goes through the whole admission pipeline).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { readMemory, startChild, waitUntilServing, type Child, type Memory } from './processes.js';
 import { CLI_ENTRY } from './repo.js';
@@ -14,6 +14,8 @@ export interface DockgateOptions {
   env?: NodeJS.ProcessEnv;
   /** Parent directory for the socket and log. */
   workDir: string;
+  /** A config file's YAML, passed with --config. */
+  config?: string;
 }
 
 export interface DockgatePeer {
@@ -39,6 +41,10 @@ export async function startDockgate(opts: DockgateOptions): Promise<DockgatePeer
     opts.policy,
     ...(opts.entrypoint ? ['--entrypoint', opts.entrypoint] : []),
   ];
+  if (opts.config !== undefined) {
+    writeFileSync(path.join(dir, 'dockgate.yaml'), opts.config);
+    args.push('--config', path.join(dir, 'dockgate.yaml'));
+  }
   const since = process.hrtime.bigint();
   const child = startChild('dockgate', process.execPath, args, path.join(dir, 'dockgate.log'), { ...process.env, ...opts.env });
   const startupMs = await waitUntilServing(child, socketPath, '/_ping', since);

@@ -3,12 +3,23 @@
 // dockgate create with a direct one right next to it is what makes a sub-millisecond
 // difference measurable). dockgate canonicalizes the body, evaluates the policy and forwards
 // the canonical bytes; a delete also looks the container up first.
+//
+// Two references, not peers: the bare node:http proxy (the floor of any proxy on node:http), and
+// a second dockgate that makes every decision in a worker thread (policyInlineSteps: 0), as
+// dockgate did before decisions ran on the event loop within a step budget: what that costs.
+import type http from 'node:http';
 import { privilegedCreateBody, typicalCreateBody } from '../bodies.js';
+import { startDockgate } from '../dockgate.js';
 import { API } from '../engine-objects.js';
-import { PEERS, rotated, type BenchEnv, type PeerName } from '../environment.js';
+import { PEERS, rotated, type BenchEnv } from '../environment.js';
 import { atMost, fmt, info, newSection, roundsFigure, type Section } from '../figures.js';
-import { send, sendExpect } from '../http-client.js';
+import { keepAliveAgent, send, sendExpect } from '../http-client.js';
+import { BARE } from '../reference-proxy.js';
 import { Samples, spread } from '../stats.js';
+
+const WORKER = 'dockgate, decisions in a worker';
+const COLUMNS = [...PEERS, BARE, WORKER] as const;
+type Column = (typeof COLUMNS)[number];
 
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
 
@@ -28,34 +39,50 @@ export async function admission(env: BenchEnv): Promise<Section> {
   const section = newSection(
     'admission',
     '2. Admission latency (container create + delete)',
-    `POST ${API}/containers/create with a typical 1.8 KB docker CLI body, then DELETE ?force=1, each through the same peer on one keep-alive connection. Peers alternate request by request (order rotating); p50/p99 per round, min / median / max over rounds. "Added" = dockgate minus direct within the round.`,
-    [...PEERS],
+    `POST ${API}/containers/create with a typical 1.8 KB docker CLI body, then DELETE ?force=1, each through the same peer on one keep-alive connection. Peers alternate request by request (order rotating); p50/p99 per round, min / median / max over rounds. "Added" = dockgate minus direct within the round. References, not peers: "${BARE}" (the bare node:http proxy of section 1) and "${WORKER}", a second dockgate with the same policy and \`policyInlineSteps: 0\`: every decision in a decision worker thread instead of on the event loop within its step budget.`,
+    [...COLUMNS],
   );
+  const worker = await startDockgate({ daemonSocket: env.daemonSocket, policy: env.policy.file, entrypoint: env.policy.entrypoint, workDir: env.workDir, config: 'policyInlineSteps: 0\n' });
+  const workerAgent = keepAliveAgent();
+  const targets: Record<Column, { socketPath: string; agent: http.Agent }> = { ...env.peers, [BARE]: env.reference, [WORKER]: { socketPath: worker.socketPath, agent: workerAgent } };
+  try {
+    await measure(env, section, targets);
+  } finally {
+    workerAgent.destroy();
+    await worker.stop();
+  }
+  return section;
+}
+
+async function measure(env: BenchEnv, section: Section, targets: Record<Column, { socketPath: string; agent: http.Agent }>): Promise<void> {
+  const { opts } = env;
   const denial = await checkPolicyEnforced(env);
   section.notes.push(`Policy enforced: a --privileged create through dockgate was refused (${denial}).`);
 
   const body = JSON.stringify(typicalCreateBody(env.image));
   const perRound = opts.quick ? 10 : 30;
-  const create = { p50: { direct: [], HAProxy: [], dockgate: [] } as Record<PeerName, number[]>, p99: { direct: [], HAProxy: [], dockgate: [] } as Record<PeerName, number[]> };
-  const remove = { p50: { direct: [], HAProxy: [], dockgate: [] } as Record<PeerName, number[]>, p99: { direct: [], HAProxy: [], dockgate: [] } as Record<PeerName, number[]> };
+  const perColumn = () => Object.fromEntries(COLUMNS.map((c) => [c, [] as number[]])) as Record<Column, number[]>;
+  const create = { p50: perColumn(), p99: perColumn() };
+  const remove = { p50: perColumn(), p99: perColumn() };
 
-  const once = async (peer: PeerName, c: Samples | null, d: Samples | null) => {
-    const { socketPath, agent } = env.peers[peer];
+  const once = async (peer: Column, c: Samples | null, d: Samples | null) => {
+    const { socketPath, agent } = targets[peer];
     const created = await sendExpect(socketPath, agent, 'POST', `${API}/containers/create`, [201], { body, headers: JSON_HEADERS });
     const id = (JSON.parse(created.body.toString('utf8')) as { Id: string }).Id;
     const deleted = await sendExpect(socketPath, agent, 'DELETE', `${API}/containers/${id}?force=1`, [204]);
     c?.add(created.ms);
     d?.add(deleted.ms);
   };
-  for (let i = 0; i < 5; i++) for (const peer of PEERS) await once(peer, null, null); // warm-up
+  for (let i = 0; i < 5; i++) for (const peer of COLUMNS) await once(peer, null, null); // warm-up
 
   for (let round = 0; round < opts.rounds; round++) {
-    const c: Record<PeerName, Samples> = { direct: new Samples(), HAProxy: new Samples(), dockgate: new Samples() };
-    const d: Record<PeerName, Samples> = { direct: new Samples(), HAProxy: new Samples(), dockgate: new Samples() };
+    const samples = () => Object.fromEntries(COLUMNS.map((col) => [col, new Samples()])) as Record<Column, Samples>;
+    const c = samples();
+    const d = samples();
     for (let i = 0; i < perRound; i++) {
-      for (const peer of rotated(PEERS, round * perRound + i)) await once(peer, c[peer], d[peer]);
+      for (const peer of rotated(COLUMNS, round * perRound + i)) await once(peer, c[peer], d[peer]);
     }
-    for (const peer of PEERS) {
+    for (const peer of COLUMNS) {
       create.p50[peer].push(c[peer].percentile(50));
       create.p99[peer].push(c[peer].percentile(99));
       remove.p50[peer].push(d[peer].percentile(50));
@@ -64,12 +91,18 @@ export async function admission(env: BenchEnv): Promise<Section> {
   }
 
   const ratios = [['dockgate', 'direct'], ['HAProxy', 'direct'], ['dockgate', 'HAProxy']] as const;
-  const added = (m: Record<PeerName, number[]>) => spread(m.dockgate.map((v, i) => v - m.direct[i]!));
+  const added = (m: Record<Column, number[]>, col: Column = 'dockgate') => spread(m[col].map((v, i) => v - m.direct[i]!));
   const c50 = roundsFigure('create p50', 'ms', create.p50, ratios);
   const c99 = roundsFigure('create p99', 'ms', create.p99, ratios);
   const addedC50 = added(create.p50);
   const addedC99 = added(create.p99);
   c50.targets.push(atMost('dockgate adds ≤ 0.5 ms at p50', addedC50.median, 0.5, `+${fmt(addedC50.median, 'ms')} (rounds: ${fmt(addedC50.min)} … ${fmt(addedC50.max)})`));
+  const addedWorker = added(create.p50, WORKER);
+  const addedBare = added(create.p50, BARE);
+  c50.targets.push(info(`${WORKER} adds`, `+${fmt(addedWorker.median, 'ms')} (rounds: ${fmt(addedWorker.min)} … ${fmt(addedWorker.max)})`));
+  c50.targets.push(info(`${BARE} adds`, `+${fmt(addedBare.median, 'ms')} (rounds: ${fmt(addedBare.min)} … ${fmt(addedBare.max)})`));
+  const saved = spread(create.p50[WORKER].map((v, i) => v - create.p50.dockgate[i]!));
+  section.notes.push(`Decisions on the event loop within the step budget (dockgate as shipped) against every decision in a worker (${WORKER}): ${fmt(saved.median, 'ms')} less per create at p50 (median of rounds; rounds ${fmt(saved.min)} … ${fmt(saved.max)}).`);
   c99.targets.push(info('added at p99', `+${fmt(addedC99.median, 'ms')} (rounds: ${fmt(addedC99.min)} … ${fmt(addedC99.max)})`));
   const d50 = roundsFigure('delete p50', 'ms', remove.p50, ratios);
   const d99 = roundsFigure('delete p99', 'ms', remove.p99, ratios);
@@ -77,5 +110,4 @@ export async function admission(env: BenchEnv): Promise<Section> {
   d50.targets.push(info('added at p50', `+${fmt(addedD50.median, 'ms')} (includes dockgate's inspect lookup)`));
   section.figures.push(c50, c99, d50, d99);
   section.notes.push(`${perRound} create+delete pairs per peer per round, ${opts.rounds} rounds.`);
-  return section;
 }
