@@ -133,6 +133,15 @@ describe('DecisionPool with the real decision worker', () => {
     expect(pool.stats).toMatchObject({ workers: 0, inline: 2, handedOver: 0 });
   });
 
+  test('with inlineSteps, an input whose JSON text is longer than the budget goes to a worker without an attempt', async () => {
+    const real = await PolicyEngine.load(fileURLToPath(new URL('../../policy/dist/test-deny-privileged.tar.gz', import.meta.url)), { entrypoint: 'dockgate/test/decision' });
+    const create = containerCreate();
+    const budget = JSON.stringify(create).length - 1;
+    pool = new DecisionPool({ workers: 1, deadlineMs: 10_000, inlineSteps: budget, log: createLogger('silent'), workerUrl: new URL('../../dist/admission/decision-worker.js', import.meta.url) });
+    expect(await pool.decide(real, create)).toEqual(decide(real, create));
+    expect(pool.stats).toMatchObject({ workers: 1, inline: 0, handedOver: 0 });
+  });
+
   test('with inlineSteps, a decision that runs out of steps goes to a worker, under the deadline', async () => {
     const misbehaving = await PolicyEngine.load(fileURLToPath(new URL('../../policy/dist/test-misbehaving.tar.gz', import.meta.url)), { entrypoint: 'dockgate/test/misbehaving/decision' });
     pool = new DecisionPool({ workers: 1, deadlineMs: 500, inlineSteps: 10_000, log: createLogger('silent'), workerUrl: new URL('../../dist/admission/decision-worker.js', import.meta.url) });
