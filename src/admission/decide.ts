@@ -33,7 +33,7 @@ export interface Admission {
 // proposes nothing new. A policy that keeps changing its mind is a broken policy: deny.
 export const MAX_MUTATION_ROUNDS = 5;
 
-/** Decides one input off the event loop (the decision pool); rejects with PolicyError on failure. */
+/** Decides one input through the decision pool (step budget, then a worker); rejects with PolicyError on failure. */
 export type AsyncDecide = (input: PolicyInput) => Promise<Admission>;
 
 export function decide(evaluator: Evaluator, input: PolicyInput): Admission {

@@ -20,8 +20,8 @@ export function memoKey(input: PolicyInput): string | null {
 
 /**
  * decide(), reusing the admission of an identical body-less input judged by the same evaluator.
- * With `offloaded` (the decision pool) a decision not in the memo is made off the event loop;
- * a memo hit stays synchronous either way.
+ * With `offloaded` (the decision pool) a decision not in the memo is made under the pool's step
+ * budget and deadline; a memo hit stays synchronous either way.
  */
 export function decideMemoized(evaluator: Evaluator, input: PolicyInput): Admission;
 export function decideMemoized(evaluator: Evaluator, input: PolicyInput, offloaded: AsyncDecide | undefined): Admission | Promise<Admission>;

@@ -51,8 +51,9 @@ export interface AdmissionGateOptions {
   /** Sees every evaluated decision (decision-log shipping); called synchronously. */
   decisionLog?: (record: DecisionRecord) => void;
   /**
-   * Where an evaluator's decisions are made off the event loop (the decision pool), or undefined
-   * to evaluate in-process (no policy loaded yet, `dockgate eval`, policyWorkers: 0).
+   * Where an evaluator's decisions are made under a step budget and a deadline (the decision
+   * pool), or undefined to evaluate in-process, unbounded (no policy loaded yet, `dockgate eval`,
+   * policyWorkers: 0).
    */
   offload?: (evaluator: Evaluator) => AsyncDecide | undefined;
 }

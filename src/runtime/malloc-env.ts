@@ -1,8 +1,8 @@
 // glibc malloc settings for `dockgate serve`, applied by its one re-execution (heap-floor.ts):
 // glibc reads them from the environment when the process starts, so they cannot be set later.
 //
-// Why: the decision worker thread starts on the first evaluation and stops after 30 s without
-// work (decision-pool.ts). Its allocations (compiler zones, the wasm engine's buffers) live in a
+// Why: a decision worker thread starts when a decision needs one (it ran out of its steps on the
+// event loop, or policyInlineSteps is 0) and stops after 30 s without work (decision-pool.ts). Its allocations (compiler zones, the wasm engine's buffers) live in a
 // malloc arena of its own, and glibc keeps the freed memory of a thread's arena resident after
 // the thread has gone; the main arena keeps freed memory below its top for the same reason, with
 // a trim threshold that grows to 64 MiB as large buffers come and go. Measured on a settled idle
