@@ -1,7 +1,8 @@
-// Policy evaluation under a deadline: a small pool of worker threads, each evaluation under a
-// deadline. A policy that takes too long (or never finishes) costs its own request a denial and
-// its worker a restart; other requests keep being judged by the other workers, and the proxy's
-// event loop (every other connection) is never blocked by it for long.
+// Policy decisions within bounds: a budget of steps on the event loop, then a small pool of worker
+// threads, each evaluation under a deadline. A policy that takes too long (or never finishes)
+// costs its own request a denial and its worker a restart; other requests keep being judged by the
+// other workers, and the proxy's event loop (every other connection) is held for a few
+// milliseconds at most.
 //
 // A decision first runs on the event loop within a budget of `inlineSteps` steps (function calls
 // and loop iterations of the policy module, counted by the module itself: policy/wasm-steps.ts).
