@@ -1,10 +1,11 @@
 // Step counting for a policy module, so an evaluation can run on the event loop and still be
 // stopped: the module is rewritten to count down an exported i64 global at the start of every
 // function of the policy's plan (see entryCounted) and of every loop iteration anywhere, and to
-// trap (`unreachable`) when it reaches zero. Every
-// long evaluation either iterates or calls (Rego has no recursion, and a call tree is all calls),
-// so a budget of steps bounds how long one can hold the event loop; an evaluation that runs out is
-// handed to a decision worker, under the wall-clock deadline (decision-pool.ts).
+// trap (`unreachable`) when it reaches zero; growing the memory costs steps as well. Every long
+// evaluation either iterates or calls (Rego has no recursion, and a call tree is all calls), so a
+// budget of steps bounds how long one can hold the event loop, and how much memory it can grow
+// there; an evaluation that runs out is handed to a decision worker, under the wall-clock
+// deadline (decision-pool.ts).
 //
 // Only what is needed is decoded: section boundaries, the global and export sections, and the
 // code section instruction by instruction (to find the `loop`s and skip every immediate). An
@@ -19,8 +20,12 @@ const SECTION = { custom: 0, type: 1, import: 2, function: 3, table: 4, memory: 
 // Where a new global section goes: before the first section that must follow it.
 const AFTER_GLOBAL: ReadonlySet<number> = new Set([SECTION.export, SECTION.start, SECTION.element, SECTION.dataCount, SECTION.code, SECTION.data]);
 
+const I32 = 0x7f;
 const I64 = 0x7e;
-const OP = { unreachable: 0x00, block: 0x02, loop: 0x03, if: 0x04, end: 0x0b, globalGet: 0x23, globalSet: 0x24, i64Const: 0x42, i64Eqz: 0x50, i64Sub: 0x7d } as const;
+const OP = {
+  unreachable: 0x00, block: 0x02, loop: 0x03, if: 0x04, end: 0x0b, localGet: 0x20, localTee: 0x22, globalGet: 0x23, globalSet: 0x24,
+  memoryGrow: 0x40, i64Const: 0x42, i64Eqz: 0x50, i64LtU: 0x54, i64Sub: 0x7d, i64Mul: 0x7e, i64ExtendI32U: 0xad,
+} as const;
 const EMPTY_BLOCK = 0x40;
 
 export class WasmFormatError extends Error {}
@@ -241,45 +246,119 @@ function skipPrefixed(r: Reader, sub: number): boolean {
   return true;
 }
 
-/** `if steps == 0 { trap } steps -= 1`, for the global at `index`. */
-function countStep(index: number): number[] {
-  const g = u32Bytes(index);
+/** `if steps == 0 { trap } steps -= 1`, for the global `g`. */
+function countStep(g: readonly number[]): number[] {
   return [OP.globalGet, ...g, OP.i64Eqz, OP.if, EMPTY_BLOCK, OP.unreachable, OP.end, OP.globalGet, ...g, OP.i64Const, 1, OP.i64Sub, OP.globalSet, ...g];
 }
 
-function instrumentCode(body: Uint8Array, step: readonly number[], countsEntry: (body: number) => boolean): Uint8Array {
+// Memory is charged too: an evaluation on the event loop grows the main thread's instance, which
+// keeps what it grew (until it is rebuilt and collected), so growing by a 64 KiB page costs this
+// many steps, and the budget bounds the memory as well as the time (~12 MiB for 200 000 steps).
+export const STEPS_PER_PAGE = 1024;
+
+/**
+ * Before `memory.grow` (its page count on the stack, `t` a scratch i32 local):
+ * `cost = pages × STEPS_PER_PAGE; if steps <u cost { steps = 0; trap } steps -= cost`.
+ */
+function chargeGrowth(g: readonly number[], t: readonly number[]): number[] {
+  const cost = [OP.localGet, ...t, OP.i64ExtendI32U, OP.i64Const, ...s64Bytes(STEPS_PER_PAGE), OP.i64Mul];
+  return [
+    OP.localTee, ...t,
+    OP.globalGet, ...g, ...cost, OP.i64LtU, OP.if, EMPTY_BLOCK, OP.i64Const, 0, OP.globalSet, ...g, OP.unreachable, OP.end,
+    OP.globalGet, ...g, ...cost, OP.i64Sub, OP.globalSet, ...g,
+  ];
+}
+
+/** Signed LEB128 of a small non-negative integer. */
+function s64Bytes(value: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = value & 0x7f;
+    value = Math.floor(value / 128);
+    if (value === 0 && (b & 0x40) === 0) return [...out, b];
+    out.push(b | 0x80);
+  }
+}
+
+/** Parameter count of each defined function's type (type and function sections). */
+function parameterCounts(sections: readonly Section[]): number[] {
+  const types: number[] = [];
+  const typeSection = sections.find((s) => s.id === SECTION.type);
+  if (typeSection) {
+    const r = new Reader(typeSection.body);
+    for (let n = r.u32(); n > 0; n--) {
+      if (r.byte() !== 0x60) throw new WasmFormatError('a type that is not a function type');
+      const params = r.u32();
+      r.skip(params);
+      r.skip(r.u32());
+      types.push(params);
+    }
+  }
+  const counts: number[] = [];
+  const functionSection = sections.find((s) => s.id === SECTION.function);
+  if (functionSection) {
+    const r = new Reader(functionSection.body);
+    for (let n = r.u32(); n > 0; n--) {
+      const params = types[r.u32()];
+      if (params === undefined) throw new WasmFormatError('a function of an unknown type');
+      counts.push(params);
+    }
+  }
+  return counts;
+}
+
+/** One function body with its steps counted; `plan`: a function of the policy's plan (counted on entry). */
+function instrumentBody(body: Uint8Array, f: number, plan: boolean, params: number, g: readonly number[]): Uint8Array {
+  const r = new Reader(body);
+  const groups = r.u32();
+  const groupsStart = r.pos;
+  let locals = params;
+  for (let i = 0; i < groups; i++) {
+    locals += r.u32();
+    r.byte(); // of which type
+  }
+  const codeStart = r.pos;
+  const step = countStep(g);
+  const t = u32Bytes(locals); // memory.grow's scratch local, after the others
+  // Where to insert what: after a loop's block type, before a memory.grow.
+  const insertions: { at: number; bytes: readonly number[] }[] = plan ? [{ at: codeStart, bytes: step }] : [];
+  let grows = false;
+  while (r.pos < body.length) {
+    const at = r.pos;
+    const op = r.byte();
+    if (!skipImmediates(r, op)) throw new WasmFormatError(`function ${f}: opcode 0x${op.toString(16)} at byte ${at} is not known to the step counter`);
+    if (op === OP.loop) insertions.push({ at: r.pos, bytes: step });
+    else if (op === OP.memoryGrow) {
+      insertions.push({ at, bytes: chargeGrowth(g, t) });
+      grows = true;
+    }
+  }
+  if (insertions.length === 0) return body;
+  // A function that grows memory gets one i32 local more.
+  const pieces: Uint8Array[] = [grows ? Uint8Array.from([...u32Bytes(groups + 1), ...body.subarray(groupsStart, codeStart), 1, I32]) : body.subarray(0, codeStart)];
+  let from = codeStart;
+  for (const { at, bytes } of insertions) {
+    pieces.push(body.subarray(from, at), Uint8Array.from(bytes));
+    from = at;
+  }
+  pieces.push(body.subarray(from));
+  return Buffer.concat(pieces);
+}
+
+function instrumentCode(body: Uint8Array, g: readonly number[], countsEntry: (body: number) => boolean, params: readonly number[]): Uint8Array {
   const r = new Reader(body);
   const functions = r.u32();
-  const out: number[] = u32Bytes(functions);
-  const stepBytes = Uint8Array.from(step);
-  const parts: Uint8Array[] = [];
+  if (functions !== params.length) throw new WasmFormatError(`${functions} function bodies for ${params.length} functions`);
+  const parts: Uint8Array[] = [Uint8Array.from(u32Bytes(functions))];
   for (let f = 0; f < functions; f++) {
     const size = r.u32();
     const start = r.pos;
-    const end = start + size;
-    if (end > body.length) throw new WasmFormatError(`function ${f} runs past the code section`);
-    for (let groups = r.u32(); groups > 0; groups--) {
-      r.u32(); // how many locals
-      r.byte(); // of which type
-    }
-    // Each piece: the original bytes up to an insertion point, then a step.
-    const pieces: Uint8Array[] = countsEntry(f) ? [body.subarray(start, r.pos), stepBytes] : [body.subarray(start, r.pos)];
-    let from = r.pos;
-    while (r.pos < end) {
-      const op = r.byte();
-      if (!skipImmediates(r, op)) throw new WasmFormatError(`function ${f}: opcode 0x${op.toString(16)} at byte ${r.pos - 1} is not known to the step counter`);
-      if (op === OP.loop) {
-        pieces.push(body.subarray(from, r.pos), stepBytes);
-        from = r.pos;
-      }
-    }
-    if (r.pos !== end) throw new WasmFormatError(`function ${f}: instructions run past its end`);
-    pieces.push(body.subarray(from, end));
-    const length = pieces.reduce((n, p) => n + p.length, 0);
-    parts.push(Uint8Array.from(u32Bytes(length)), ...pieces);
+    r.skip(size);
+    const rewritten = instrumentBody(body.subarray(start, start + size), f, countsEntry(f), params[f]!, g);
+    parts.push(Uint8Array.from(u32Bytes(rewritten.length)), rewritten);
   }
   if (r.pos !== body.length) throw new WasmFormatError('bytes after the last function body');
-  return Buffer.concat([Uint8Array.from(out), ...parts]);
+  return Buffer.concat(parts);
 }
 
 /**
@@ -299,7 +378,6 @@ export function instrumentSteps(wasm: Uint8Array): Uint8Array {
   // A mutable i64 starting at -1 (2^64 - 1 steps before it reaches zero: uncounted), and its export.
   const newGlobals = withAppended(globals?.body, [I64, 1, OP.i64Const, 0x7f, OP.end]);
   const newExports = withAppended(find(SECTION.export)?.body, [...nameBytes(STEPS_EXPORT), 3, ...u32Bytes(index)]);
-  const step = countStep(index);
 
   const out: Section[] = [];
   let placedGlobals = false;
@@ -315,7 +393,7 @@ export function instrumentSteps(wasm: Uint8Array): Uint8Array {
       placedExports = true;
       if (s.id === SECTION.export) continue;
     }
-    out.push(s.id === SECTION.code ? { id: s.id, body: instrumentCode(s.body, step, countsEntry) } : s);
+    out.push(s.id === SECTION.code ? { id: s.id, body: instrumentCode(s.body, u32Bytes(index), countsEntry, parameterCounts(sections)) } : s);
   }
   return writeModule(out);
 }

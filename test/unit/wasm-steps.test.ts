@@ -10,7 +10,7 @@ import { decide } from '../../src/admission/decide.js';
 import { loadBundleFile, DEFAULT_BUNDLE_LIMITS } from '../../src/policy/bundle.js';
 import type { PolicyInput } from '../../src/policy/contract.js';
 import { PolicyEngine, StepsExhausted } from '../../src/policy/engine.js';
-import { STEPS_EXPORT, WasmFormatError, instrumentSteps } from '../../src/policy/wasm-steps.js';
+import { STEPS_EXPORT, STEPS_PER_PAGE, WasmFormatError, instrumentSteps } from '../../src/policy/wasm-steps.js';
 import { containerCreate, policyInput } from './support/policy-inputs.js';
 
 // TypeScript declares WebAssembly only in its DOM libs (not loaded here): the pieces used, typed.
@@ -39,12 +39,13 @@ const section = (id: number, body: number[]) => [id, ...leb(body.length), ...bod
 const vec = (items: number[][]) => [...leb(items.length), ...items.flat()];
 const str = (s: string) => [...leb(s.length), ...Buffer.from(s)];
 const body = (code: number[]) => [...leb(code.length + 1), 0, ...code]; // no locals
-/** A module of `() -> ()` functions, the first exported as "run"; optional function names. */
+/** A module of `() -> ()` functions, the first exported as "run"; optional function names; a memory of 1 page. */
 function module(functions: number[][], names?: string[]): Uint8Array {
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([[0x60, 0, 0]])),
     ...section(3, vec(functions.map(() => [0]))),
+    ...section(5, vec([[0x00, 0x01]])),
     ...section(7, vec([[...str('run'), 0, 0]])),
     ...section(10, vec(functions.map(body))),
     ...(names ? section(0, [...str('name'), ...section(1, vec(names.map((n, i) => [...leb(i), ...str(n)])))]) : []),
@@ -61,8 +62,8 @@ function instantiate(wasm: Uint8Array): Run {
   return { run: instance.exports.run as () => void, steps: instance.exports[STEPS_EXPORT] as unknown as { value: bigint } };
 }
 /** Steps `run` takes, counted by the module: the smallest budget with which it finishes. */
-function stepsOf(m: Run): number {
-  for (let budget = 0; budget < 1000; budget++) {
+function stepsOf(m: Run, most = 1000): number {
+  for (let budget = 0; budget < most; budget++) {
     m.steps.value = BigInt(budget);
     try {
       m.run();
@@ -72,7 +73,7 @@ function stepsOf(m: Run): number {
       expect(m.steps.value).toBe(0n);
     }
   }
-  throw new Error('no budget under 1000 steps');
+  throw new Error(`no budget under ${most} steps`);
 }
 
 describe('instrumentSteps on hand-made modules', () => {
@@ -99,6 +100,13 @@ describe('instrumentSteps on hand-made modules', () => {
     expect(calls.steps.value).toBe(-1n); // its initial value: uncounted
     calls.run();
     expect(calls.steps.value).toBe(-3n);
+  });
+
+  it('charges STEPS_PER_PAGE steps per page of memory grown', () => {
+    // run: grow the memory by 3 pages, then by 2 (memory.grow's result dropped).
+    const grow = (pages: number) => [0x41, pages, 0x40, 0x00, 0x1a];
+    const m = instantiate(module([[...grow(3), ...grow(2), END]]));
+    expect(stepsOf(m, 6 * STEPS_PER_PAGE)).toBe(1 + 5 * STEPS_PER_PAGE); // its entry, then the pages
   });
 
   it('refuses what it cannot read: not wasm, truncated, an unknown opcode', () => {
