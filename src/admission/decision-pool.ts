@@ -71,9 +71,6 @@ interface Slot {
 
 const DEFAULT_WORKER = new URL('./decision-worker.js', import.meta.url);
 
-/** At least this many steps per character of an input's JSON text (decideInline). */
-const INPUT_STEPS_PER_CHARACTER = 1;
-
 /** How long a worker without work is kept (DecisionPoolOptions.idleMs), by default. */
 export const WORKER_IDLE_MS = 30_000;
 
@@ -129,7 +126,7 @@ export class DecisionPool {
     // text (1.4–2 for inputs of 10 KB and more, 5 for a typical create: the lexer's loop, then
     // strings and keys built): a longer text would run out of steps, and the attempt (the input
     // written and parsed, then the instance rebuilt) be wasted.
-    if (steps === 0 || text.length * INPUT_STEPS_PER_CHARACTER > steps) return undefined;
+    if (steps === 0 || text.length > steps) return undefined;
     if (engine.stepless !== undefined) {
       if (!this.stepless.has(engine)) {
         this.stepless.add(engine);

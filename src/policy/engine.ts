@@ -76,10 +76,10 @@ function checkMemoryPages(pages: MemoryPages): MemoryPages {
 
 const UTF8 = new TextEncoder();
 
-/** An evaluation stopped by withinSteps() for running out of steps (not a policy failure). */
+/** An evaluation stopped for running out of the steps withinSteps() gave it (not a policy failure). */
 export class StepsExhausted extends PolicyError {
-  constructor(entrypoint: string, steps: number) {
-    super('evaluate', `policy ${entrypoint} did not decide within ${steps} steps`);
+  constructor(entrypoint: string) {
+    super('evaluate', `policy ${entrypoint} ran out of the steps it was given`);
   }
 }
 
@@ -218,9 +218,6 @@ export class PolicyEngine {
     this.instance.steps!.value = BigInt(steps);
     try {
       return fn();
-    } catch (err) {
-      if (err instanceof PolicyError && (err.cause as { stepsExhausted?: true } | undefined)?.stepsExhausted) throw new StepsExhausted(this.entrypoint, steps);
-      throw err;
     } finally {
       this.instance.steps!.value = UNCOUNTED; // (a stopped evaluation left a new instance)
     }
@@ -241,7 +238,7 @@ export class PolicyEngine {
       // An abort unwinds out of the wasm code without restoring its shadow stack pointer, so the
       // instance may be left damaged. Start over from the compiled module (~1 ms).
       this.instance = this.instantiate();
-      if (stepsExhausted) throw new PolicyError('evaluate', `policy ${this.entrypoint} ran out of steps`, { cause: { stepsExhausted: true } });
+      if (stepsExhausted) throw new StepsExhausted(this.entrypoint);
       const reason = describeThrown(err);
       const hint = /opa_malloc|Maximum memory size/.test(reason) ? ` (policy memory limit: ${this.memoryPages.maximum} pages of 64 KiB)` : '';
       throw new PolicyError('evaluate', `policy ${this.entrypoint} failed: ${reason}${hint}`, { cause: err });
