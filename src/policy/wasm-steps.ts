@@ -7,9 +7,11 @@
 // there; an evaluation that runs out is handed to a decision worker, under the wall-clock
 // deadline (decision-pool.ts).
 //
-// Only what is needed is decoded: section boundaries, the global and export sections, and the
-// code section instruction by instruction (to find the `loop`s and skip every immediate). An
-// opcode this decoder does not know is an error: the module then runs without step counting.
+// Only what is needed is decoded: section boundaries; the imports, globals and exports (to add the
+// counter); the types and functions (parameter counts, for a new local); the function names (the
+// plan's functions); and the code section instruction by instruction (to find the `loop`s and
+// `memory.grow`s and skip every immediate). An opcode this decoder does not know is an error: the
+// module then runs without step counting.
 
 /** The name the step counter is exported under (a mutable i64 global). */
 export const STEPS_EXPORT = 'dockgate_steps';
@@ -109,7 +111,7 @@ function writeModule(sections: readonly Section[]): Uint8Array {
   return Buffer.concat(parts);
 }
 
-/** A vector section's entries, and the reader positioned after its count. */
+/** A vector section's entry count, and its entries' bytes. */
 function vectorOf(body: Uint8Array): { count: number; rest: Uint8Array } {
   const r = new Reader(body);
   const count = r.u32();
@@ -363,7 +365,8 @@ function instrumentCode(body: Uint8Array, g: readonly number[], countsEntry: (bo
 
 /**
  * The module with a step counter: an exported mutable i64 global named STEPS_EXPORT, counted down
- * at every function entry and loop iteration; at zero the module traps. Throws WasmFormatError
+ * at every entry into a plan function, every loop iteration and every page of memory grown; at
+ * zero the module traps. Throws WasmFormatError
  * for a module it cannot rewrite (the original is then used as is).
  */
 export function instrumentSteps(wasm: Uint8Array): Uint8Array {
@@ -388,7 +391,7 @@ export function instrumentSteps(wasm: Uint8Array): Uint8Array {
       placedGlobals = true;
       if (s.id === SECTION.global) continue;
     }
-    if (!placedExports && (s.id === SECTION.export || (AFTER_GLOBAL.has(s.id) && s.id !== SECTION.export))) {
+    if (!placedExports && AFTER_GLOBAL.has(s.id)) {
       out.push({ id: SECTION.export, body: newExports });
       placedExports = true;
       if (s.id === SECTION.export) continue;

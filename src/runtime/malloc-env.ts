@@ -2,10 +2,11 @@
 // glibc reads them from the environment when the process starts, so they cannot be set later.
 //
 // Why: a decision worker thread starts when a decision needs one (it ran out of its steps on the
-// event loop, or policyInlineSteps is 0) and stops after 30 s without work (decision-pool.ts). Its allocations (compiler zones, the wasm engine's buffers) live in a
-// malloc arena of its own, and glibc keeps the freed memory of a thread's arena resident after
-// the thread has gone; the main arena keeps freed memory below its top for the same reason, with
-// a trim threshold that grows to 64 MiB as large buffers come and go. Measured on a settled idle
+// event loop, or policyInlineSteps is 0) and stops after 30 s without work (decision-pool.ts).
+// Its allocations (compiler zones, the wasm engine's buffers) live in a malloc arena of its own,
+// and glibc keeps the freed memory of a thread's arena resident after the thread has gone; the
+// main arena keeps freed memory below its top for the same reason, with a trim threshold that
+// grows to 64 MiB as large buffers come and go. Measured on a settled idle
 // dockgate (bench/FINDINGS.md, "Memory"): RSS ~2 MiB lower with at most two arenas and a fixed
 // 128 KiB trim threshold. Checked for a price: CPU and page faults per 256 MiB archive PUT and
 // GET are the same with and without (alternating A/B after a warm-up transfer), and the peak RSS
