@@ -112,51 +112,57 @@ describe('DecisionPool with the real decision worker', () => {
     await ensureDistBuilt();
   }, 120_000);
 
+  const bundle = (file: string, entrypoint: string) => PolicyEngine.load(fileURLToPath(new URL(`../../policy/dist/${file}`, import.meta.url)), { entrypoint });
+  const realPool = (opts: { deadlineMs: number; inlineSteps?: number }) => {
+    pool = new DecisionPool({ workers: 1, ...opts, log: createLogger('silent'), workerUrl: new URL('../../dist/admission/decision-worker.js', import.meta.url) });
+    return pool;
+  };
+
   test('the worker decides every mutation round, as in-process; big integers stay exact', async () => {
-    const real = await PolicyEngine.load(fileURLToPath(new URL('../../policy/dist/test-deny-privileged.tar.gz', import.meta.url)), { entrypoint: 'dockgate/test/decision' });
-    pool = new DecisionPool({ workers: 1, deadlineMs: 10_000, log: createLogger('silent'), workerUrl: new URL('../../dist/admission/decision-worker.js', import.meta.url) });
+    const real = await bundle('test-deny-privileged.tar.gz', 'dockgate/test/decision');
+    const p = realPool({ deadlineMs: 10_000 });
     const create = containerCreate({ HostConfig: { Memory: rawJsonNumber('9007199254740993') } });
-    const admission = await pool.decide(real, create);
+    const admission = await p.decide(real, create);
     expect(admission).toEqual(decide(real, create));
     expect(admission.rounds).toBe(2); // the test policy stamps a label, then finds nothing to change
     expect(JSON.stringify((admission.object as { HostConfig: unknown }).HostConfig)).toContain('"Memory":9007199254740993');
-    const denied = await pool.decide(real, containerCreate({ HostConfig: { Privileged: true } }));
+    const denied = await p.decide(real, containerCreate({ HostConfig: { Privileged: true } }));
     expect(denied.allowed).toBe(false);
   });
 
   test('with inlineSteps, a decision within the budget is made on the event loop: no worker starts', async () => {
-    const real = await PolicyEngine.load(fileURLToPath(new URL('../../policy/dist/test-deny-privileged.tar.gz', import.meta.url)), { entrypoint: 'dockgate/test/decision' });
-    pool = new DecisionPool({ workers: 1, deadlineMs: 10_000, inlineSteps: 200_000, log: createLogger('silent'), workerUrl: new URL('../../dist/admission/decision-worker.js', import.meta.url) });
+    const real = await bundle('test-deny-privileged.tar.gz', 'dockgate/test/decision');
+    const p = realPool({ deadlineMs: 10_000, inlineSteps: 200_000 });
     const create = containerCreate({ HostConfig: { Memory: rawJsonNumber('9007199254740993') } });
-    expect(await pool.decide(real, create)).toEqual(decide(real, create));
-    expect((await pool.decide(real, containerCreate({ HostConfig: { Privileged: true } }))).allowed).toBe(false);
-    expect(pool.stats).toMatchObject({ workers: 0, inline: 2, handedOver: 0 });
+    expect(await p.decide(real, create)).toEqual(decide(real, create));
+    expect((await p.decide(real, containerCreate({ HostConfig: { Privileged: true } }))).allowed).toBe(false);
+    expect(p.stats).toMatchObject({ workers: 0, inline: 2, handedOver: 0 });
   });
 
   test('with inlineSteps, an input whose JSON text is longer than the budget goes to a worker without an attempt', async () => {
-    const real = await PolicyEngine.load(fileURLToPath(new URL('../../policy/dist/test-deny-privileged.tar.gz', import.meta.url)), { entrypoint: 'dockgate/test/decision' });
+    const real = await bundle('test-deny-privileged.tar.gz', 'dockgate/test/decision');
     const create = containerCreate();
     const budget = JSON.stringify(create).length - 1;
-    pool = new DecisionPool({ workers: 1, deadlineMs: 10_000, inlineSteps: budget, log: createLogger('silent'), workerUrl: new URL('../../dist/admission/decision-worker.js', import.meta.url) });
-    expect(await pool.decide(real, create)).toEqual(decide(real, create));
-    expect(pool.stats).toMatchObject({ workers: 1, inline: 0, handedOver: 0 });
+    const p = realPool({ deadlineMs: 10_000, inlineSteps: budget });
+    expect(await p.decide(real, create)).toEqual(decide(real, create));
+    expect(p.stats).toMatchObject({ workers: 1, inline: 0, handedOver: 0 });
   });
 
   test('with inlineSteps, a decision that runs out of steps goes to a worker, under the deadline', async () => {
-    const misbehaving = await PolicyEngine.load(fileURLToPath(new URL('../../policy/dist/test-misbehaving.tar.gz', import.meta.url)), { entrypoint: 'dockgate/test/misbehaving/decision' });
-    pool = new DecisionPool({ workers: 1, deadlineMs: 500, inlineSteps: 10_000, log: createLogger('silent'), workerUrl: new URL('../../dist/admission/decision-worker.js', import.meta.url) });
-    const spin = pool.decide(misbehaving, containerCreate({ Labels: { 'dockgate.test/misbehave': 'spin' } }));
+    const misbehaving = await bundle('test-misbehaving.tar.gz', 'dockgate/test/misbehaving/decision');
+    const p = realPool({ deadlineMs: 500, inlineSteps: 10_000 });
+    const spin = p.decide(misbehaving, containerCreate({ Labels: { 'dockgate.test/misbehave': 'spin' } }));
     await expect(spin).rejects.toThrow(/did not decide within 500 ms \(policyDeadlineMs\)/);
-    expect(pool.stats).toMatchObject({ inline: 0, handedOver: 1, deadlineExceeded: 1 });
+    expect(p.stats).toMatchObject({ inline: 0, handedOver: 1, deadlineExceeded: 1 });
     // A policy failure within the budget is denied on the event loop, not retried in a worker.
-    await expect(pool.decide(misbehaving, containerCreate({ Labels: { 'dockgate.test/misbehave': 'throw' } }))).rejects.toThrow(PolicyError);
-    expect(pool.stats).toMatchObject({ handedOver: 1, workers: 0 });
+    await expect(p.decide(misbehaving, containerCreate({ Labels: { 'dockgate.test/misbehave': 'throw' } }))).rejects.toThrow(PolicyError);
+    expect(p.stats).toMatchObject({ handedOver: 1, workers: 0 });
   });
 
   test("the worker's opa-wasm runs the yaml builtins (its parser loaded on first use there too)", async () => {
-    const fixtures = await PolicyEngine.load(fileURLToPath(new URL('../../policy/dist/test-engine-fixtures.tar.gz', import.meta.url)), { entrypoint: 'dockgate/fixtures/yaml_builtins' });
-    pool = new DecisionPool({ workers: 1, deadlineMs: 10_000, log: createLogger('silent'), workerUrl: new URL('../../dist/admission/decision-worker.js', import.meta.url) });
-    const admission = await pool.decide(fixtures, { s: 'b: [x, "y"]\na: 1\n' } as unknown as PolicyInput);
+    const fixtures = await bundle('test-engine-fixtures.tar.gz', 'dockgate/fixtures/yaml_builtins');
+    const p = realPool({ deadlineMs: 10_000 });
+    const admission = await p.decide(fixtures, { s: 'b: [x, "y"]\na: 1\n' } as unknown as PolicyInput);
     expect(admission.warnings).toEqual(['b:\n  - x\n  - y\na: 1\n', 'true']);
   });
 });
