@@ -1,6 +1,7 @@
 // The benchmark's world: a private dockerd with the busybox test image, and in front of it the
 // peers compared in every section — the daemon's own socket (direct), HAProxy configured like
-// docker-socket-proxy, and dockgate with the policy. Everything lives under one /tmp directory
+// docker-socket-proxy, and dockgate with the policy; beside them the reference proxies (floors,
+// not peers: bench/reference-proxy.ts). Everything lives under one /tmp directory
 // and is torn down at the end, also on Ctrl-C.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { startDockgate, type DockgatePeer } from './dockgate.js';
 import { startHaproxy, type HaproxyPeer } from './haproxy.js';
 import { keepAliveAgent, sendExpect } from './http-client.js';
 import { opaVersion } from './opa.js';
-import { startReferenceProxy } from './reference-proxy.js';
+import { REFERENCES, startReferenceProxy, type ReferenceName } from './reference-proxy.js';
 import type { BenchOptions } from './options.js';
 import { BASELINE_BUNDLE, FALLBACK_BUNDLE } from './repo.js';
 
@@ -44,7 +45,7 @@ export interface MachineInfo {
   loadAtStart: number[];
 }
 
-/** The reference proxy (bench/bare-proxy.ts): not a peer, the floor of any node:http proxy. */
+/** A reference proxy (bench/reference-proxy.ts): not a peer, a floor. */
 export interface Reference {
   socketPath: string;
   agent: http.Agent;
@@ -61,7 +62,7 @@ export interface BenchEnv {
   haproxy: HaproxyPeer;
   dockgate: DockgatePeer;
   peers: Record<PeerName, Peer>;
-  reference: Reference;
+  references: Record<ReferenceName, Reference>;
   machine: MachineInfo;
   /** Runs in reverse order at teardown. */
   onTeardown(fn: () => Promise<void>): void;
@@ -129,10 +130,13 @@ export async function setUp(opts: BenchOptions): Promise<BenchEnv> {
       dockgate: { name: 'dockgate', socketPath: dockgate.socketPath, agent: keepAliveAgent() },
     };
     onTeardown(async () => Object.values(peers).forEach((p) => p.agent.destroy()));
-    const bare = await startReferenceProxy(workDir, daemonSocket);
-    onTeardown(() => bare.process.stop());
-    const reference: Reference = { socketPath: bare.socketPath, agent: keepAliveAgent(), pid: bare.process.pid };
-    onTeardown(async () => reference.agent.destroy());
+    const references = {} as Record<ReferenceName, Reference>;
+    for (const name of REFERENCES) {
+      const started = await startReferenceProxy(workDir, daemonSocket, name);
+      onTeardown(() => started.process.stop());
+      references[name] = { socketPath: started.socketPath, agent: keepAliveAgent(), pid: started.process.pid };
+      onTeardown(async () => references[name].agent.destroy());
+    }
 
     const machine: MachineInfo = {
       cpu: cpuModel(),
@@ -145,7 +149,7 @@ export async function setUp(opts: BenchOptions): Promise<BenchEnv> {
       opa: opaVersion(),
       loadAtStart: os.loadavg(),
     };
-    return { opts, workDir, daemon, daemonSocket, image: TEST_IMAGE, policy, haproxy, dockgate, peers, reference, machine, onTeardown, teardown };
+    return { opts, workDir, daemon, daemonSocket, image: TEST_IMAGE, policy, haproxy, dockgate, peers, references, machine, onTeardown, teardown };
   } catch (err) {
     await teardown();
     throw err;

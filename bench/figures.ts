@@ -66,6 +66,11 @@ export function fmt(v: number, unit = ''): string {
   return unit ? `${s} ${unit}` : s;
 }
 
+/** fmt() with its sign always written: a difference ("+1.69 ms", "-0.027 ms"). */
+export function fmtSigned(v: number, unit = ''): string {
+  return v >= 0 ? `+${fmt(v, unit)}` : fmt(v, unit);
+}
+
 /** MiB (what /proc reports, in KiB) to MB as the targets state them (10^6 bytes). */
 export function mibToMB(mib: number): number {
   return (mib * 1024 * 1024) / 1e6;

@@ -4,21 +4,22 @@
 // difference measurable). dockgate canonicalizes the body, evaluates the policy and forwards
 // the canonical bytes; a delete also looks the container up first.
 //
-// Two references, not peers: the bare node:http proxy (the floor of any proxy on node:http), and
-// a second dockgate that makes every decision in a worker thread (policyInlineSteps: 0), as
+// Three references, not peers: the bare node:http proxy (the floor of any proxy on node:http), the
+// Node byte relay (the floor of any proxy written for Node: bytes copied, nothing parsed), and a
+// second dockgate that makes every decision in a worker thread (policyInlineSteps: 0), as
 // dockgate did before decisions ran on the event loop within a step budget: what that costs.
 import type http from 'node:http';
 import { privilegedCreateBody, typicalCreateBody } from '../bodies.js';
 import { startDockgate } from '../dockgate.js';
 import { API } from '../engine-objects.js';
 import { PEERS, rotated, type BenchEnv } from '../environment.js';
-import { atMost, fmt, info, newSection, roundsFigure, type Section } from '../figures.js';
+import { atMost, fmt, fmtSigned, info, newSection, roundsFigure, type Section } from '../figures.js';
 import { keepAliveAgent, send, sendExpect } from '../http-client.js';
-import { BARE } from '../reference-proxy.js';
+import { BARE, REFERENCES, RELAY } from '../reference-proxy.js';
 import { Samples, spread, type Spread } from '../stats.js';
 
 const WORKER = 'dockgate, decisions in a worker';
-const COLUMNS = [...PEERS, BARE, WORKER] as const;
+const COLUMNS = [...PEERS, ...REFERENCES, WORKER] as const;
 type Column = (typeof COLUMNS)[number];
 
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
@@ -39,12 +40,12 @@ export async function admission(env: BenchEnv): Promise<Section> {
   const section = newSection(
     'admission',
     '2. Admission latency (container create + delete)',
-    `POST ${API}/containers/create with a typical 1.8 KB docker CLI body, then DELETE ?force=1, each through the same peer on one keep-alive connection. Peers alternate request by request (order rotating); p50/p99 per round, min / median / max over rounds. "Added" = dockgate minus direct within the round. References, not peers: "${BARE}" (the bare node:http proxy of section 1) and "${WORKER}", a second dockgate with the same policy and \`policyInlineSteps: 0\`: every decision in a decision worker thread instead of on the event loop within its step budget.`,
+    `POST ${API}/containers/create with a typical 1.8 KB docker CLI body, then DELETE ?force=1, each through the same peer on one keep-alive connection. Peers alternate request by request (order rotating); p50/p99 per round, min / median / max over rounds. "Added" = dockgate minus direct within the round. References, not peers: "${BARE}" and "${RELAY}" (the floors of section 1: of a proxy on node:http, and of any proxy written for Node) and "${WORKER}", a second dockgate with the same policy and \`policyInlineSteps: 0\`: every decision in a decision worker thread instead of on the event loop within its step budget.`,
     [...COLUMNS],
   );
   const worker = await startDockgate({ daemonSocket: env.daemonSocket, policy: env.policy.file, entrypoint: env.policy.entrypoint, workDir: env.workDir, config: 'policyInlineSteps: 0\n' });
   const workerAgent = keepAliveAgent();
-  const targets: Record<Column, { socketPath: string; agent: http.Agent }> = { ...env.peers, [BARE]: env.reference, [WORKER]: { socketPath: worker.socketPath, agent: workerAgent } };
+  const targets: Record<Column, { socketPath: string; agent: http.Agent }> = { ...env.peers, ...env.references, [WORKER]: { socketPath: worker.socketPath, agent: workerAgent } };
   try {
     await measure(env, section, targets);
   } finally {
@@ -94,20 +95,20 @@ async function measure(env: BenchEnv, section: Section, targets: Record<Column, 
   // Round by round: how much longer `col` took than `than`.
   const difference = (m: Record<Column, number[]>, col: Column, than: Column) => spread(m[col].map((v, i) => v - m[than][i]!));
   const added = (m: Record<Column, number[]>, col: Column = 'dockgate') => difference(m, col, 'direct');
-  const addedText = (d: Spread) => `+${fmt(d.median, 'ms')} (rounds: ${fmt(d.min)} … ${fmt(d.max)})`;
+  const addedText = (d: Spread) => `${fmtSigned(d.median, 'ms')} (rounds: ${fmt(d.min)} … ${fmt(d.max)})`;
   const c50 = roundsFigure('create p50', 'ms', create.p50, ratios);
   const c99 = roundsFigure('create p99', 'ms', create.p99, ratios);
   const addedC50 = added(create.p50);
   c50.targets.push(atMost('dockgate adds ≤ 0.5 ms at p50', addedC50.median, 0.5, addedText(addedC50)));
   c50.targets.push(info(`${WORKER} adds`, addedText(added(create.p50, WORKER))));
-  c50.targets.push(info(`${BARE} adds`, addedText(added(create.p50, BARE))));
+  for (const ref of REFERENCES) c50.targets.push(info(`${ref} adds`, addedText(added(create.p50, ref))));
   const saved = difference(create.p50, WORKER, 'dockgate');
   section.notes.push(`Decisions on the event loop within the step budget (dockgate as shipped) against every decision in a worker (${WORKER}): ${fmt(saved.median, 'ms')} less per create at p50 (median of rounds; rounds ${fmt(saved.min)} … ${fmt(saved.max)}).`);
   c99.targets.push(info('added at p99', addedText(added(create.p99))));
   const d50 = roundsFigure('delete p50', 'ms', remove.p50, ratios);
   const d99 = roundsFigure('delete p99', 'ms', remove.p99, ratios);
   const addedD50 = added(remove.p50);
-  d50.targets.push(info('added at p50', `+${fmt(addedD50.median, 'ms')} (includes dockgate's inspect lookup)`));
+  d50.targets.push(info('added at p50', `${fmtSigned(addedD50.median, 'ms')} (includes dockgate's inspect lookup)`));
   section.figures.push(c50, c99, d50, d99);
   section.notes.push(`${perRound} create+delete pairs per peer per round, ${opts.rounds} rounds.`);
 }

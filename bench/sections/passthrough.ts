@@ -6,11 +6,11 @@ import { createContainer } from '../engine-objects.js';
 import { PEERS, rotated, type BenchEnv } from '../environment.js';
 import { atMost, fmt, fmtRatio, info, newSection, roundsFigure, type Section } from '../figures.js';
 import { send } from '../http-client.js';
-import { BARE } from '../reference-proxy.js';
+import { BARE, REFERENCES, RELAY } from '../reference-proxy.js';
 import { Samples } from '../stats.js';
 
-// With a reference column: the floor of a proxy built on node:http (bench/bare-proxy.ts).
-const COLUMNS = [...PEERS, BARE] as const;
+// With reference columns: the floors of a proxy built on node:http and of any proxy in Node.
+const COLUMNS = [...PEERS, ...REFERENCES] as const;
 type Column = (typeof COLUMNS)[number];
 
 interface Target {
@@ -37,10 +37,10 @@ export async function passthrough(env: BenchEnv): Promise<Section> {
   const section = newSection(
     'passthrough',
     '1. Passthrough latency',
-    `Sequential keep-alive requests from one client (node:http over the unix socket). Per round each peer serves a batch; the batch order rotates every round. p50/p99 are per round; the table shows min / median / max over rounds, and ratios are taken within each round. "${BARE}" is a reference, not a peer: a 20-line keep-alive node:http proxy with no policy and no logging (bench/bare-proxy.ts), the floor for any proxy on node:http.`,
+    `Sequential keep-alive requests from one client (node:http over the unix socket). Per round each peer serves a batch; the batch order rotates every round. p50/p99 are per round; the table shows min / median / max over rounds, and ratios are taken within each round. "${BARE}" is a reference, not a peer: a 20-line keep-alive node:http proxy with no policy and no logging (bench/bare-proxy.ts), the floor for any proxy on node:http; "${RELAY}" is another: a daemon connection per client connection and the bytes copied both ways, nothing parsed (bench/byte-relay.ts), the floor for any proxy written for Node.`,
     [...COLUMNS],
   );
-  const targets: Record<Column, Target> = { ...env.peers, [BARE]: env.reference };
+  const targets: Record<Column, Target> = { ...env.peers, ...env.references };
   // A realistic list: a few containers for /containers/json to describe (created, not running).
   for (let i = 0; i < 5; i++) {
     await createContainer(env.daemonSocket, false, { Image: env.image, Cmd: ['true'], Labels: { 'dockgate.test': '1', bench: 'list' } });
@@ -62,7 +62,7 @@ export async function passthrough(env: BenchEnv): Promise<Section> {
         p99[col].push(s.percentile(99));
       }
     }
-    const ratios = [['dockgate', 'HAProxy'], ['dockgate', 'direct'], ['HAProxy', 'direct'], ['dockgate', BARE], [BARE, 'HAProxy']] as const;
+    const ratios = [['dockgate', 'HAProxy'], ['dockgate', 'direct'], ['HAProxy', 'direct'], ['dockgate', BARE], [BARE, 'HAProxy'], [RELAY, 'HAProxy']] as const;
     const f50 = roundsFigure(`${ep.label} p50`, 'ms', p50, ratios);
     const f99 = roundsFigure(`${ep.label} p99`, 'ms', p99, ratios);
     const r50 = f50.ratios['dockgate / HAProxy']!.median;
@@ -71,6 +71,7 @@ export async function passthrough(env: BenchEnv): Promise<Section> {
     f99.targets.push(atMost('p99 ≤ 1.5× HAProxy', r99, 1.5, fmtRatio(r99)));
     const floor = f50.ratios[`${BARE} / HAProxy`]!.median;
     f50.targets.push(info('floor: bare node:http proxy vs HAProxy (p50)', fmtRatio(floor)));
+    f50.targets.push(info('floor: Node byte relay vs HAProxy (p50)', fmtRatio(f50.ratios[`${RELAY} / HAProxy`]!.median)));
     section.figures.push(f50, f99);
     const median = (a: number[]) => a.sort((x, y) => x - y)[a.length >> 1]!;
     const added = median(p50.dockgate.map((v, i) => (v - p50.direct[i]!) * 1000));

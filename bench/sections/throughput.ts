@@ -7,10 +7,10 @@ import { PEERS, rotated, type BenchEnv } from '../environment.js';
 import { atLeast, fmtRatio, info, newSection, roundsFigure, type Section } from '../figures.js';
 import { send, sendExpect } from '../http-client.js';
 import { readCpuMs, readMachineBusyMs } from '../processes.js';
-import { BARE } from '../reference-proxy.js';
+import { BARE, REFERENCES, RELAY } from '../reference-proxy.js';
 import { tarLength, tarStream, type TarFile } from '../tar-stream.js';
 
-const COLUMNS = [...PEERS, BARE] as const;
+const COLUMNS = [...PEERS, ...REFERENCES] as const;
 type Column = (typeof COLUMNS)[number];
 
 const TAR = { 'Content-Type': 'application/x-tar' };
@@ -26,10 +26,10 @@ export async function throughput(env: BenchEnv): Promise<Section> {
   const section = newSection(
     'throughput',
     `3. Throughput (${size} per transfer)`,
-    `Each peer in turn (order rotating by round): PUT ${API}/containers/{id}/archive with a ${size} file, GET it back, and POST ${API}/build with a ${size} context (Dockerfile: FROM the test image + LABEL). MB/s = payload bytes / time from first byte sent to last byte of the answer (10^6 bytes per MB); min / median / max over ${opts.transferRounds} rounds. CPU per MiB = user + system time of the proxy process (/proc/PID/stat) during the transfer / MiB moved: robust to the machine's other load. CPU of the whole machine per MiB = busy time of all cores (/proc/stat) during the transfer / MiB, and cores busy = that busy time / (wall time × cores): when direct already keeps the cores busy, a proxy's own CPU per MiB adds to the time of every MiB. "${BARE}" is the reference proxy of section 1 (no policy, no logging): the floor for streaming through node:http on this machine, where client, proxy and daemon share ${env.machine.cores} cores.`,
+    `Each peer in turn (order rotating by round): PUT ${API}/containers/{id}/archive with a ${size} file, GET it back, and POST ${API}/build with a ${size} context (Dockerfile: FROM the test image + LABEL). MB/s = payload bytes / time from first byte sent to last byte of the answer (10^6 bytes per MB); min / median / max over ${opts.transferRounds} rounds. CPU per MiB = user + system time of the proxy process (/proc/PID/stat) during the transfer / MiB moved: robust to the machine's other load. CPU of the whole machine per MiB = busy time of all cores (/proc/stat) during the transfer / MiB, and cores busy = that busy time / (wall time × cores): when direct already keeps the cores busy, a proxy's own CPU per MiB adds to the time of every MiB. "${BARE}" is the reference proxy of section 1 (no policy, no logging): the floor for streaming through node:http on this machine, where client, proxy and daemon share ${env.machine.cores} cores; "${RELAY}" (section 1: bytes copied, nothing parsed) is the floor for any proxy written for Node.`,
     [...COLUMNS],
   );
-  const targets = { ...env.peers, [BARE]: env.reference };
+  const targets = { ...env.peers, ...env.references };
   const target = await createContainer(env.daemonSocket, false, { Image: env.image, Cmd: ['true'], Labels: { 'dockgate.test': '1' } });
   const archive: TarFile[] = [{ name: 'blob', content: bytes }];
   const dockerfile = Buffer.from(`FROM ${env.image}\nLABEL bench.context=1\n`);
@@ -41,7 +41,7 @@ export async function throughput(env: BenchEnv): Promise<Section> {
   const build = columns();
   // CPU of the proxy process per MiB moved (direct has none of its own): what GC or parsing
   // changes show in even when the MB/s of a loaded machine do not.
-  const proxyPid: Partial<Record<Column, number>> = { HAProxy: env.haproxy.process.pid, dockgate: env.dockgate.process.pid, [BARE]: env.reference.pid };
+  const proxyPid: Partial<Record<Column, number>> = { HAProxy: env.haproxy.process.pid, dockgate: env.dockgate.process.pid, [BARE]: env.references[BARE].pid, [RELAY]: env.references[RELAY].pid };
   const cpu = { put: columns(), get: columns(), build: columns() };
   // The whole machine's busy CPU per MiB (client, proxy, daemon, containerd, kernel), and how much
   // of the cores' time during the transfer that was: near 100% for direct means the two cores are
@@ -93,14 +93,14 @@ export async function throughput(env: BenchEnv): Promise<Section> {
       await sendExpect(env.daemonSocket, false, 'DELETE', `${API}/images/${encodeURIComponent(tag)}?force=1`, [200]);
     }
   }
-  const ratios = [['dockgate', 'direct'], ['HAProxy', 'direct'], ['dockgate', 'HAProxy'], [BARE, 'direct']] as const;
+  const ratios = [['dockgate', 'direct'], ['HAProxy', 'direct'], ['dockgate', 'HAProxy'], [BARE, 'direct'], [RELAY, 'direct']] as const;
   for (const [label, m] of [['PUT archive', put], ['GET archive', get], ['build context upload', build]] as const) {
     const f = roundsFigure(label, 'MB/s', m, ratios);
     const r = f.ratios['dockgate / direct']!.median;
     f.targets.push(atLeast('dockgate ≥ 90% of direct', r, 0.9, fmtRatio(r)));
     const h = f.ratios['HAProxy / direct']!.median;
     f.targets.push(info('HAProxy vs direct', fmtRatio(h)));
-    f.targets.push(info('bare node:http vs direct', fmtRatio(f.ratios[`${BARE} / direct`]!.median)));
+    for (const ref of REFERENCES) f.targets.push(info(`${ref} vs direct`, fmtRatio(f.ratios[`${ref} / direct`]!.median)));
     section.figures.push(f);
   }
   // Only against the bare proxy: a dockgate / HAProxy column is already there for MB/s, where
