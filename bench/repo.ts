@@ -25,3 +25,5 @@ export const BENCH_DIR = path.join(REPO_ROOT, 'bench');
 /** The shipped baseline bundle when it has been built, else the test policy that denies privileged containers. */
 export const BASELINE_BUNDLE = { file: path.join(REPO_ROOT, 'policy', 'dist', 'dockgate.tar.gz'), entrypoint: 'dockgate/admission/decision' };
 export const FALLBACK_BUNDLE = { file: path.join(REPO_ROOT, 'policy', 'dist', 'test-deny-privileged.tar.gz'), entrypoint: 'dockgate/test/decision' };
+/** A policy that allows everything and changes nothing: dockgate's pipeline without the policy's own work. */
+export const ALLOW_ALL_BUNDLE = { file: path.join(REPO_ROOT, 'policy', 'dist', 'test-allow-all.tar.gz'), entrypoint: 'dockgate/test/allowall/decision' };
