@@ -22,13 +22,24 @@ export interface ReferenceProxy {
   process: Child;
 }
 
-export async function startReferenceProxy(workDir: string, daemonSocket: string, name: ReferenceName = BARE): Promise<ReferenceProxy> {
+export function startReferenceProxy(workDir: string, daemonSocket: string, name: ReferenceName = BARE): Promise<ReferenceProxy> {
   const { file, slug } = SCRIPTS[name];
+  return startScript(workDir, daemonSocket, name, file, slug, []);
+}
+
+/** bench/best-case-proxy.ts: the least an admission proxy in Node can do for a create (admission section). */
+export const BEST_CASE = 'Node admission, best case';
+
+export function startBestCaseProxy(workDir: string, daemonSocket: string, policy: { file: string; entrypoint: string }): Promise<ReferenceProxy> {
+  return startScript(workDir, daemonSocket, BEST_CASE, 'best-case-proxy.js', 'best-case', [policy.file, policy.entrypoint]);
+}
+
+async function startScript(workDir: string, daemonSocket: string, name: string, file: string, slug: string, extraArgs: string[]): Promise<ReferenceProxy> {
   const dir = mkdtempSync(path.join(workDir, `${slug}-`));
   const socketPath = path.join(dir, `${slug}.sock`);
   const script = fileURLToPath(new URL(`./${file}`, import.meta.url));
   const since = process.hrtime.bigint();
-  const child = startChild(`reference proxy ${name}`, process.execPath, [script, socketPath, daemonSocket], path.join(dir, `${slug}.log`));
+  const child = startChild(`reference proxy ${name}`, process.execPath, [script, socketPath, daemonSocket, ...extraArgs], path.join(dir, `${slug}.log`));
   await waitUntilServing(child, socketPath, '/_ping', since);
   return { socketPath, process: child };
 }

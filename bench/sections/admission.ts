@@ -9,7 +9,9 @@
 // dockgates: one that makes every decision in a worker thread (policyInlineSteps: 0), as dockgate
 // did before decisions ran on the event loop within a step budget (what that costs), and one with
 // a policy that allows everything and changes nothing (what the pipeline costs without the
-// policy's own work: one small evaluation instead of two rounds of the baseline's rules).
+// policy's own work: one small evaluation instead of two rounds of the baseline's rules). And the
+// best case for an admission proxy in Node (bench/best-case-proxy.ts: raw sockets, the same policy
+// engine and decide(), nothing else): what any Node proxy that evaluates this policy adds here.
 import type http from 'node:http';
 import { privilegedCreateBody, typicalCreateBody } from '../bodies.js';
 import { startDockgate, type DockgateOptions, type DockgatePeer } from '../dockgate.js';
@@ -17,14 +19,14 @@ import { API } from '../engine-objects.js';
 import { PEERS, rotated, type BenchEnv } from '../environment.js';
 import { atMost, fmt, fmtSigned, info, newSection, roundsFigure, type Section } from '../figures.js';
 import { keepAliveAgent, send, sendExpect } from '../http-client.js';
-import { BARE, REFERENCES, RELAY } from '../reference-proxy.js';
+import { BARE, BEST_CASE, REFERENCES, RELAY, startBestCaseProxy, type ReferenceProxy } from '../reference-proxy.js';
 import { ALLOW_ALL_BUNDLE } from '../repo.js';
 import { Samples, spread, type Spread } from '../stats.js';
 
 const WORKER = 'dockgate, decisions in a worker';
 const ALLOW_ALL = 'dockgate, allow-all policy';
 const VARIANTS = [WORKER, ALLOW_ALL] as const;
-const COLUMNS = [...PEERS, ...REFERENCES, ...VARIANTS] as const;
+const COLUMNS = [...PEERS, ...REFERENCES, BEST_CASE, ...VARIANTS] as const;
 type Column = (typeof COLUMNS)[number];
 
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
@@ -45,13 +47,17 @@ export async function admission(env: BenchEnv): Promise<Section> {
   const section = newSection(
     'admission',
     '2. Admission latency (container create + delete)',
-    `POST ${API}/containers/create with a typical 1.8 KB docker CLI body, then DELETE ?force=1, each through the same peer on one keep-alive connection. Peers alternate request by request (order rotating); p50/p99 per round, min / median / max over rounds. "Added" = dockgate minus direct within the round. References, not peers: "${BARE}" and "${RELAY}" (the floors of section 1: of a proxy on node:http, and of any proxy written for Node) and "${WORKER}", a second dockgate with the same policy and \`policyInlineSteps: 0\`: every decision in a decision worker thread instead of on the event loop within its step budget; "${ALLOW_ALL}", a third with policy/dist/test-allow-all.tar.gz (allows everything, patches nothing): dockgate's pipeline without the policy's work.`,
+    `POST ${API}/containers/create with a typical 1.8 KB docker CLI body, then DELETE ?force=1, each through the same peer on one keep-alive connection. Peers alternate request by request (order rotating); p50/p99 per round, min / median / max over rounds. "Added" = dockgate minus direct within the round. References, not peers: "${BARE}" and "${RELAY}" (the floors of section 1: of a proxy on node:http, and of any proxy written for Node); "${BEST_CASE}", the least an admission proxy in Node can do for a create (bench/best-case-proxy.ts: a raw \`net\` server and client, the body read with JSON.parse and judged by dockgate's own policy engine and decide() with the same policy, every mutation round, forwarded in one write; nothing else); "${WORKER}", a second dockgate with the same policy and \`policyInlineSteps: 0\`: every decision in a decision worker thread instead of on the event loop within its step budget; "${ALLOW_ALL}", a third with policy/dist/test-allow-all.tar.gz (allows everything, patches nothing): dockgate's pipeline without the policy's work.`,
     [...COLUMNS],
   );
   const base = { daemonSocket: env.daemonSocket, workDir: env.workDir };
   const started: DockgatePeer[] = [];
   const agents: http.Agent[] = [];
+  let bestCase: ReferenceProxy | undefined;
   try {
+    bestCase = await startBestCaseProxy(env.workDir, env.daemonSocket, env.policy);
+    const bestCaseAgent = keepAliveAgent();
+    agents.push(bestCaseAgent);
     const variant = async (opts: Omit<DockgateOptions, keyof typeof base>) => {
       const dg = await startDockgate({ ...base, ...opts });
       started.push(dg);
@@ -62,6 +68,7 @@ export async function admission(env: BenchEnv): Promise<Section> {
     const targets: Record<Column, { socketPath: string; agent: http.Agent }> = {
       ...env.peers,
       ...env.references,
+      [BEST_CASE]: { socketPath: bestCase.socketPath, agent: bestCaseAgent },
       [WORKER]: await variant({ policy: env.policy.file, entrypoint: env.policy.entrypoint, config: 'policyInlineSteps: 0\n' }),
       [ALLOW_ALL]: await variant({ policy: ALLOW_ALL_BUNDLE.file, entrypoint: ALLOW_ALL_BUNDLE.entrypoint }),
     };
@@ -69,6 +76,7 @@ export async function admission(env: BenchEnv): Promise<Section> {
   } finally {
     for (const agent of agents) agent.destroy();
     for (const dg of started) await dg.stop();
+    await bestCase?.process.stop();
   }
   return section;
 }
@@ -119,12 +127,12 @@ async function measure(env: BenchEnv, section: Section, targets: Record<Column, 
   const addedC50 = added(create.p50);
   c50.targets.push(atMost('dockgate adds ≤ 0.5 ms at p50', addedC50.median, 0.5, addedText(addedC50)));
   for (const v of VARIANTS) c50.targets.push(info(`${v} adds`, addedText(added(create.p50, v))));
-  for (const ref of REFERENCES) c50.targets.push(info(`${ref} adds`, addedText(added(create.p50, ref))));
+  for (const ref of [BEST_CASE, ...REFERENCES] as const) c50.targets.push(info(`${ref} adds`, addedText(added(create.p50, ref))));
   const saved = difference(create.p50, WORKER, 'dockgate');
   section.notes.push(`Decisions on the event loop within the step budget (dockgate as shipped) against every decision in a worker (${WORKER}): ${fmt(saved.median, 'ms')} less per create at p50 (median of rounds; rounds ${fmt(saved.min)} … ${fmt(saved.max)}).`);
   const policyShare = difference(create.p50, 'dockgate', ALLOW_ALL);
   const pipelineShare = difference(create.p50, ALLOW_ALL, RELAY);
-  section.notes.push(`Where dockgate's added time goes, at p50 (medians of rounds): the baseline policy's own work (dockgate − ${ALLOW_ALL}) ${fmtSigned(policyShare.median, 'ms')} (rounds ${fmt(policyShare.min)} … ${fmt(policyShare.max)}); the pipeline around a trivial policy (${ALLOW_ALL} − ${RELAY}) ${fmtSigned(pipelineShare.median, 'ms')} (rounds ${fmt(pipelineShare.min)} … ${fmt(pipelineShare.max)}); one more hop in Node (${RELAY} − direct) ${fmtSigned(added(create.p50, RELAY).median, 'ms')}.`);
+  section.notes.push(`Where dockgate's added time goes, at p50 (medians of rounds): the baseline policy's own work (dockgate − ${ALLOW_ALL}) ${fmtSigned(policyShare.median, 'ms')} (rounds ${fmt(policyShare.min)} … ${fmt(policyShare.max)}); the pipeline around a trivial policy (${ALLOW_ALL} − ${RELAY}) ${fmtSigned(pipelineShare.median, 'ms')} (rounds ${fmt(pipelineShare.min)} … ${fmt(pipelineShare.max)}); one more hop in Node (${RELAY} − direct) ${fmtSigned(added(create.p50, RELAY).median, 'ms')}; beside that, the least any Node proxy that evaluates this policy adds (${BEST_CASE} − direct) ${fmtSigned(added(create.p50, BEST_CASE).median, 'ms')}, and dockgate over it ${fmtSigned(difference(create.p50, 'dockgate', BEST_CASE).median, 'ms')}.`);
   c99.targets.push(info('added at p99', addedText(added(create.p99))));
   const d50 = roundsFigure('delete p50', 'ms', remove.p50, ratios);
   const d99 = roundsFigure('delete p99', 'ms', remove.p99, ratios);
