@@ -12,6 +12,7 @@ import net from 'node:net';
 import { decide } from '../src/admission/decide.js';
 import { PolicyEngine } from '../src/policy/engine.js';
 import { createInput } from './bodies.js';
+import { tieTogether } from './socket-pair.js';
 
 const [listen, upstream, bundle, entrypoint] = process.argv.slice(2);
 if (!listen || !upstream || !bundle || !entrypoint) {
@@ -71,9 +72,7 @@ net
       }
     });
     client.on('end', () => daemon.end());
-    client.on('error', () => daemon.destroy());
-    daemon.on('error', () => client.destroy());
-    daemon.on('close', () => client.destroy());
+    tieTogether(client, daemon);
   })
   .listen(listen);
 

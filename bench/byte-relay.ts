@@ -5,6 +5,7 @@
 //
 //   node byte-relay.js <listen socket> <daemon socket>
 import net from 'node:net';
+import { tieTogether } from './socket-pair.js';
 
 const [listen, upstream] = process.argv.slice(2);
 if (!listen || !upstream) {
@@ -15,13 +16,10 @@ if (!listen || !upstream) {
 net
   .createServer({ allowHalfOpen: true }, (client) => {
     const daemon = net.connect({ path: upstream, allowHalfOpen: true });
-    // pipe() keeps each direction's half-close and flow control; an error on either side ends both.
+    // pipe() keeps each direction's half-close and flow control.
     client.pipe(daemon);
     daemon.pipe(client);
-    client.on('error', () => daemon.destroy());
-    daemon.on('error', () => client.destroy());
-    client.on('close', () => daemon.destroy());
-    daemon.on('close', () => client.destroy());
+    tieTogether(client, daemon);
   })
   .listen(listen);
 
