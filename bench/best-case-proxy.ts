@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { decide } from '../src/admission/decide.js';
 import { PolicyEngine } from '../src/policy/engine.js';
+import { writeDockerErrorToSocket } from '../src/proxy/docker-error.js';
 import { createInput } from './bodies.js';
 import { tieTogether } from './socket-pair.js';
 
@@ -23,11 +24,6 @@ const engine = await PolicyEngine.load(bundle, { entrypoint });
 
 const HEAD_END = Buffer.from('\r\n\r\n');
 const CREATE = /^POST (?:\/v[0-9.]+)?\/containers\/create(?:\?| )/;
-
-function answer(status: string, message: string): Buffer {
-  const body = JSON.stringify({ message });
-  return Buffer.from(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-}
 
 net
   .createServer((client) => {
@@ -42,8 +38,7 @@ net
         if (end < 0) return;
         const head = pending.toString('latin1', 0, end + 4);
         if (/\r\ntransfer-encoding:/i.test(head)) {
-          client.end(answer('501 Not Implemented', 'best-case proxy: only Content-Length bodies'));
-          daemon.destroy();
+          writeDockerErrorToSocket(client, 501, 'best-case proxy: only Content-Length bodies');
           return;
         }
         const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
@@ -58,13 +53,14 @@ net
         try {
           admission = decide(engine, { ...createInput(JSON.parse(body.toString('utf8'))), uid: randomUUID() });
         } catch (err) {
-          client.write(answer('500 Internal Server Error', `best-case proxy: ${(err as Error).message}`));
-          continue;
+          writeDockerErrorToSocket(client, 500, `best-case proxy: ${(err as Error).message}`);
+          return;
         }
-        // Answered at once: the benchmark's client waits for each answer before its next request.
+        // Docker's error answer on the raw socket, then the connection (and with it the
+        // daemon's) closes: the benchmark only sends creates the policy allows.
         if (!admission.allowed) {
-          client.write(answer('403 Forbidden', 'denied by policy'));
-          continue;
+          writeDockerErrorToSocket(client, 403, 'best-case proxy: denied by policy');
+          return;
         }
         const judged = Buffer.from(JSON.stringify(admission.object));
         const out = head.replace(/\r\ncontent-length:\s*\d+/i, `\r\nContent-Length: ${judged.length}`);

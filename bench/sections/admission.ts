@@ -14,12 +14,12 @@
 // engine and decide(), nothing else): what any Node proxy that evaluates this policy adds here.
 import type http from 'node:http';
 import { privilegedCreateBody, typicalCreateBody } from '../bodies.js';
-import { startDockgate, type DockgateOptions, type DockgatePeer } from '../dockgate.js';
+import { startDockgate, type DockgateOptions } from '../dockgate.js';
 import { API } from '../engine-objects.js';
 import { PEERS, rotated, type BenchEnv } from '../environment.js';
 import { atMost, fmt, fmtSigned, info, newSection, roundsFigure, type Section } from '../figures.js';
 import { keepAliveAgent, send, sendExpect } from '../http-client.js';
-import { BARE, BEST_CASE, REFERENCES, RELAY, startBestCaseProxy, type ReferenceProxy } from '../reference-proxy.js';
+import { BARE, BEST_CASE, REFERENCES, RELAY, startBestCaseProxy } from '../reference-proxy.js';
 import { ALLOW_ALL_BUNDLE } from '../repo.js';
 import { Samples, spread, type Spread } from '../stats.js';
 
@@ -43,7 +43,6 @@ export async function checkPolicyEnforced(env: BenchEnv): Promise<string> {
 }
 
 export async function admission(env: BenchEnv): Promise<Section> {
-  const { opts } = env;
   const section = newSection(
     'admission',
     '2. Admission latency (container create + delete)',
@@ -51,32 +50,32 @@ export async function admission(env: BenchEnv): Promise<Section> {
     [...COLUMNS],
   );
   const base = { daemonSocket: env.daemonSocket, workDir: env.workDir };
-  const started: DockgatePeer[] = [];
-  const agents: http.Agent[] = [];
-  let bestCase: ReferenceProxy | undefined;
+  // Each proxy started for this section, with its keep-alive client: both go at the section's end.
+  const stops: (() => Promise<void>)[] = [];
+  const own = (socketPath: string, stop: () => Promise<void>) => {
+    const agent = keepAliveAgent();
+    stops.push(async () => {
+      agent.destroy();
+      await stop();
+    });
+    return { socketPath, agent };
+  };
+  const variant = async (o: Omit<DockgateOptions, keyof typeof base>) => {
+    const dg = await startDockgate({ ...base, ...o });
+    return own(dg.socketPath, () => dg.stop());
+  };
   try {
-    bestCase = await startBestCaseProxy(env.workDir, env.daemonSocket, env.policy);
-    const bestCaseAgent = keepAliveAgent();
-    agents.push(bestCaseAgent);
-    const variant = async (opts: Omit<DockgateOptions, keyof typeof base>) => {
-      const dg = await startDockgate({ ...base, ...opts });
-      started.push(dg);
-      const agent = keepAliveAgent();
-      agents.push(agent);
-      return { socketPath: dg.socketPath, agent };
-    };
+    const bestCase = await startBestCaseProxy(env.workDir, env.daemonSocket, env.policy);
     const targets: Record<Column, { socketPath: string; agent: http.Agent }> = {
       ...env.peers,
       ...env.references,
-      [BEST_CASE]: { socketPath: bestCase.socketPath, agent: bestCaseAgent },
+      [BEST_CASE]: own(bestCase.socketPath, () => bestCase.process.stop()),
       [WORKER]: await variant({ policy: env.policy.file, entrypoint: env.policy.entrypoint, config: 'policyInlineSteps: 0\n' }),
       [ALLOW_ALL]: await variant({ policy: ALLOW_ALL_BUNDLE.file, entrypoint: ALLOW_ALL_BUNDLE.entrypoint }),
     };
     await measure(env, section, targets);
   } finally {
-    for (const agent of agents) agent.destroy();
-    for (const dg of started) await dg.stop();
-    await bestCase?.process.stop();
+    for (const stop of stops) await stop();
   }
   return section;
 }
